@@ -1,0 +1,246 @@
+"""The layer protocol: ``forward`` caches, ``backward`` applies the chain rule.
+
+Every layer in litnet is a :class:`Module`. A module
+
+* computes ``out = forward(x)`` and keeps in ``self`` what its backward needs;
+* computes ``dx = backward(dout)``: given ``dL/dout`` it *adds* ``dL/dparam`` to
+  every parameter's ``.grad`` and returns ``dL/dx``;
+* never modifies ``x`` or ``dout`` in place.
+
+Parameters (:class:`~litnet.Parameter`), buffers (non-learned state such as
+BatchNorm's running statistics) and child modules are found by looking at the
+module's attributes, in the order they were assigned, as PyTorch does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of every layer and container.
+
+    Subclasses implement :meth:`forward` and :meth:`backward`. Calling a module
+    runs ``forward`` and then any forward hooks; containers propagate gradients
+    with :func:`run_backward`, which runs ``backward`` and then any backward
+    hooks. Diagnostics (:mod:`litnet.diagnostics`) are built on these hooks.
+
+    Examples
+    --------
+    >>> import numpy as np, litnet as ln
+    >>> layer = ln.Linear(3, 2, rng=np.random.default_rng(0))
+    >>> [name for name, _ in layer.named_parameters()]
+    ['weight', 'bias']
+    >>> layer.training
+    True
+    >>> layer.eval().training
+    False
+    """
+
+    training = True
+
+    def __init__(self):
+        self._forward_hooks = []
+        self._backward_hooks = []
+        self._buffer_names = []
+
+    # -- the protocol ------------------------------------------------------
+    def forward(self, x):
+        """Compute the output for ``x`` and cache what backward needs."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_out):
+        """Given ``dL/dout``, accumulate parameter gradients and return ``dL/dx``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, x):
+        out = self.forward(x)
+        for hook in self._hooks("_forward_hooks"):
+            hook(self, x, out)
+        return out
+
+    # -- hooks ---------------------------------------------------------------
+    def _hooks(self, kind):
+        return self.__dict__.get(kind, ())
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, x, out)`` after every forward; returns a remover."""
+        return _add_hook(self, "_forward_hooks", hook)
+
+    def register_backward_hook(self, hook):
+        """Call ``hook(module, grad_out, grad_in)`` after every backward run by a
+        container (or :func:`run_backward`); returns a remover."""
+        return _add_hook(self, "_backward_hooks", hook)
+
+    # -- structure -----------------------------------------------------------
+    def register_buffer(self, name, value):
+        """Store ``value`` as non-learned state saved with the parameters."""
+        setattr(self, name, np.array(value))
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+
+    def children(self):
+        """Direct child modules, in assignment order."""
+        for _, child in self.named_children():
+            yield child
+
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}" if name != "layers" else str(i), item
+
+    def named_parameters(self, prefix=""):
+        """Yield ``(dotted_name, Parameter)`` for this module and its children."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        """All parameters, in a stable order (a list)."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix=""):
+        """Yield ``(dotted_name, array)`` for non-learned state (e.g. running_mean)."""
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def modules(self):
+        """This module and every descendant, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    # -- state ---------------------------------------------------------------
+    def zero_grad(self):
+        """Reset the gradient of every parameter to zero."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        """Set training mode (``True``) or evaluation mode on this module and its children."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: BatchNorm uses running statistics, Dropout is the identity."""
+        return self.train(False)
+
+    def to(self, dtype):
+        """Convert every parameter and floating buffer to ``dtype`` in place; return self."""
+        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dtype}")
+        for m in self.modules():
+            for name, value in vars(m).items():
+                if isinstance(value, Parameter):
+                    value.data = value.data.astype(dtype)
+                    value.grad = value.grad.astype(dtype)
+            for name in m.__dict__.get("_buffer_names", ()):
+                buf = getattr(m, name)
+                if np.issubdtype(buf.dtype, np.floating):
+                    setattr(m, name, buf.astype(dtype))
+        return self
+
+    def extra_repr(self):
+        """The text inside the parentheses of ``repr``; layers override it."""
+        return ""
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _add_hook(module, kind, hook):
+    hooks = module.__dict__.setdefault(kind, [])
+    hooks.append(hook)
+
+    def remove():
+        if hook in hooks:
+            hooks.remove(hook)
+
+    return remove
+
+
+def run_backward(module, grad_out):
+    """Run ``module.backward(grad_out)`` and then its backward hooks.
+
+    Containers use this for their children so that diagnostics can observe
+    the gradient flowing through every layer.
+    """
+    grad_in = module.backward(grad_out)
+    for hook in module._hooks("_backward_hooks"):
+        hook(module, grad_out, grad_in)
+    return grad_in
+
+
+class Sequential(Module):
+    """Modules applied one after another; backward runs them in reverse.
+
+    Examples
+    --------
+    >>> import numpy as np, litnet as ln
+    >>> rng = np.random.default_rng(0)
+    >>> model = ln.Sequential(ln.Linear(4, 3, rng=rng), ln.ReLU(), ln.Linear(3, 2, rng=rng))
+    >>> x = rng.standard_normal((5, 4)).astype(np.float32)
+    >>> model(x).shape
+    (5, 2)
+    >>> model.backward(np.ones((5, 2), np.float32)).shape
+    (5, 4)
+    >>> len(model), model[1]
+    (3, ReLU())
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: argument {i} is a {type(layer).__name__}, "
+                                "expected a litnet Module")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = run_backward(layer, grad_out)
+        return grad_out
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
+        return self.layers[i]
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def append(self, layer):
+        """Add ``layer`` at the end; returns self."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential.append: expected a litnet Module, got {type(layer).__name__}")
+        self.layers.append(layer)
+        return self

@@ -1,0 +1,58 @@
+"""A learnable array and the gradient that backward accumulates into it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Parameter:
+    """A learnable array together with its gradient.
+
+    Parameters
+    ----------
+    data : array_like
+        Initial value. It is copied, so the caller's array is never aliased.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The current value; optimisers replace or update it.
+    grad : numpy.ndarray
+        ``dL/d(data)``, same shape and dtype as ``data``. ``backward`` *adds*
+        to it (gradients accumulate, as in PyTorch); ``zero_grad`` resets it.
+
+    Examples
+    --------
+    >>> p = Parameter([1.0, 2.0])
+    >>> p.grad
+    array([0., 0.])
+    >>> p.shape
+    (2,)
+    """
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data):
+        self.data = np.array(data)  # always a private copy
+        if not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"Parameter: expected a floating dtype, got {self.data.dtype}")
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def zero_grad(self):
+        """Reset the accumulated gradient to zeros (a fresh array)."""
+        self.grad = np.zeros_like(self.data)
+
+    def accumulate(self, g):
+        """Add ``g`` to the gradient without touching ``g``."""
+        self.grad = self.grad + g
+
+    def __repr__(self):
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
