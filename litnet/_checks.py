@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .parameter import Parameter
+
+
+class NonFiniteError(ValueError):
+    """Raised when an input holds NaN or inf: in training this usually means divergence."""
+
 
 def check_array(owner, x, *, ndim=None, features=None, feature_axis=1, name="input",
                 dtype=None, finite=True, min_batch=1):
@@ -39,7 +45,7 @@ def check_array(owner, x, *, ndim=None, features=None, feature_axis=1, name="inp
         raise ValueError(f"{who}: expected a batch of at least {min_batch}, got shape {x.shape}")
     if finite and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{who}: {name} contains {bad} NaN or inf value(s) "
+        raise NonFiniteError(f"{who}: {name} contains {bad} NaN or inf value(s) "
                          f"(shape {x.shape})")
     return x
 
@@ -62,3 +68,28 @@ def require_forward(owner, cache):
         who = owner if isinstance(owner, str) else repr(owner)
         raise RuntimeError(f"{who}: backward called before forward (nothing cached)")
     return cache
+
+
+def check_parameters(owner, params, allow_empty=False):
+    """Return ``params`` (a Parameter or an iterable of them) as a list of Parameters.
+
+    Raises ``TypeError`` naming ``owner`` for anything else (a Module, a plain
+    array: wrap it in ``Parameter``), and ``ValueError`` for an empty list
+    (unless ``allow_empty``) or a parameter listed twice.
+    """
+    if isinstance(params, Parameter):
+        return [params]
+    if isinstance(params, np.ndarray) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{owner}: expected an iterable of litnet Parameters (e.g. "
+                        f"model.parameters()), got {type(params).__name__}; wrap a plain "
+                        "array in litnet.Parameter")
+    out = list(params)
+    for i, p in enumerate(out):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"{owner}: element {i} is a {type(p).__name__}, expected a litnet "
+                            "Parameter (pass model.parameters(); wrap arrays in Parameter)")
+    if not out and not allow_empty:
+        raise ValueError(f"{owner}: got an empty parameter list")
+    if len({id(p) for p in out}) != len(out):
+        raise ValueError(f"{owner}: a parameter appears more than once")
+    return out
