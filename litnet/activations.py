@@ -32,7 +32,8 @@ class _Elementwise(Module):
 
 # --8<-- [start:sigmoid]
 class Sigmoid(_Elementwise):
-    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`; :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.
+    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`;
+    :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.
 
     Computed without overflow for any finite input: for :math:`x < 0` it uses
     :math:`e^{x}/(1+e^{x})`, so ``exp`` never sees a large positive argument.

@@ -63,6 +63,9 @@ def numerical_gradient(f, x, eps=1e-6):
     >>> numerical_gradient(lambda: float((x ** 2).sum()), x).round(6)
     array([2., 4.])
     """
+    if not x.flags.c_contiguous or not x.flags.writeable:
+        raise ValueError("numerical_gradient: x is perturbed in place, so it must be a "
+                         "writeable C-contiguous array (use np.ascontiguousarray)")
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -82,7 +85,7 @@ def _record(result, name, analytic, numeric):
     if err >= result.worst:
         idx = np.unravel_index(np.argmax(np.abs(analytic - numeric)), analytic.shape) \
             if analytic.size else ()
-        result.worst, result.where = err, f"{name}{list(idx)}"
+        result.worst, result.where = err, f"{name}{[int(i) for i in idx]}"
 
 
 def gradcheck(module, x, *, rng=None, eps=1e-6, check_input=True):

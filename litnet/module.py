@@ -143,7 +143,7 @@ class Module:
         if not np.issubdtype(dtype, np.floating):
             raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {dtype}")
         for m in self.modules():
-            for name, value in vars(m).items():
+            for value in vars(m).values():
                 if isinstance(value, Parameter):
                     value.data = value.data.astype(dtype)
                     value.grad = value.grad.astype(dtype)
@@ -241,6 +241,7 @@ class Sequential(Module):
     def append(self, layer):
         """Add ``layer`` at the end; returns self."""
         if not isinstance(layer, Module):
-            raise TypeError(f"Sequential.append: expected a litnet Module, got {type(layer).__name__}")
+            raise TypeError("Sequential.append: expected a litnet Module, "
+                            f"got {type(layer).__name__}")
         self.layers.append(layer)
         return self

@@ -51,8 +51,23 @@ class Parameter:
         self.grad = np.zeros_like(self.data)
 
     def accumulate(self, g):
-        """Add ``g`` to the gradient without touching ``g``."""
-        self.grad = self.grad + g
+        """Add ``g`` to the gradient without touching ``g``.
+
+        ``g`` must have the parameter's shape (no silent broadcasting); it is
+        cast to the parameter's dtype, so ``.grad`` keeps the dtype of ``.data``.
+
+        Examples
+        --------
+        >>> p = Parameter([1.0, 2.0])
+        >>> p.accumulate([0.5, 0.5]); p.accumulate([0.5, 0.5])
+        >>> p.grad.tolist()
+        [1.0, 1.0]
+        """
+        g = np.asarray(g)
+        if g.shape != self.data.shape:
+            raise ValueError(f"Parameter of shape {self.data.shape}: cannot accumulate a "
+                             f"gradient of shape {g.shape}")
+        self.grad = self.grad + g.astype(self.data.dtype, copy=False)
 
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
