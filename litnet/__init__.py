@@ -4,18 +4,35 @@ Every layer has an explicit ``forward`` and ``backward``; the documentation
 site embeds this source and reproduces four study notes with it.
 """
 
-from . import init
+from . import data, diagnostics, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
+from .batchnorm import BatchNorm1d, batchnorm_backward_graph
+from .clip import clip_grad_norm_, clip_grad_value_
+from .dropout import Dropout
 from .gradcheck import gradcheck, gradcheck_loss
+from .groupnorm import GroupNorm
+from .interop import to_torch
+from .io import load, save
+from .layernorm import LayerNorm
 from .linear import Linear
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax, softmax_cross_entropy
+from .lstm import LSTM
 from .module import Module, Sequential, run_backward
 from .parameter import Parameter
+from .residual import Residual
+from .rnn import RNN
+from .training import History, accuracy, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LeakyReLU", "Linear", "Module", "PReLU", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Tanh", "binary_cross_entropy_with_logits", "gradcheck", "gradcheck_loss", "init", "mse_loss", "run_backward",
+    "Tanh", "binary_cross_entropy_with_logits", "gradcheck", "gradcheck_loss", "init", "mse_loss",
+    "run_backward",
     "softmax", "softmax_cross_entropy",
+    "clip_grad_norm_", "clip_grad_value_", "optim",
+    "BatchNorm1d", "Dropout", "GroupNorm", "LayerNorm", "Residual", "batchnorm_backward_graph",
+    "History", "accuracy", "diagnostics", "evaluate", "fit",
+    "LSTM", "RNN",
+    "data", "load", "save", "to_torch",
 ]

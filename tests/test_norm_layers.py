@@ -1,0 +1,195 @@
+"""BatchNorm1d, LayerNorm, GroupNorm, Dropout and Residual beyond the shared registry.
+
+tests/cases.py runs the layer protocol and the bad-input checks on these layers
+in training mode; here: the same gradient checks in evaluation mode (where
+BatchNorm takes another path), construction errors, and layer-specific facts.
+"""
+
+import numpy as np
+import pytest
+from cases import CASES, make_input
+
+import litnet as ln
+
+MINE = ("BatchNorm1d", "LayerNorm", "GroupNorm", "Dropout", "Residual")
+EVAL_CASES = [c for c in CASES if c.name.startswith(MINE)]
+
+
+def _jitter(module, rng):
+    for p in module.parameters():
+        p.data = (p.data + 0.5 * rng.standard_normal(p.shape)).astype(p.dtype)
+    return module
+
+
+def test_every_layer_of_this_file_is_in_the_registry():
+    names = {c.name.split("-")[0] for c in EVAL_CASES}
+    assert names == set(MINE)
+
+
+@pytest.mark.parametrize("case", EVAL_CASES, ids=[c.name for c in EVAL_CASES])
+def test_gradcheck_in_eval_mode(case):
+    rng = np.random.default_rng(0)
+    module = case.factory(rng, np.float64).eval()
+    x = make_input(case, rng)
+    result = ln.gradcheck(module, x, rng=rng)
+    assert result.worst < 1e-6, result
+    assert set(result.errors) == {"input"} | {n for n, _ in module.named_parameters()}
+
+
+@pytest.mark.parametrize("case", EVAL_CASES, ids=[c.name for c in EVAL_CASES])
+def test_eval_mode_backward_accumulates_and_leaves_inputs_alone(case):
+    rng = np.random.default_rng(1)
+    module = case.factory(rng, np.float64).eval()
+    x = make_input(case, rng)
+    x_before = x.copy()
+    g = rng.standard_normal(module(x).shape)
+    g_before = g.copy()
+    dx = module.backward(g)
+    once = {n: p.grad.copy() for n, p in module.named_parameters()}
+    np.testing.assert_array_equal(module.backward(g), dx)
+    for n, p in module.named_parameters():
+        np.testing.assert_array_equal(p.grad, 2 * once[n], err_msg=n)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(g, g_before)
+    assert not np.shares_memory(dx, g)
+
+
+@pytest.mark.parametrize("groups, channels, match", [
+    (4, 6, "divisible"), (0, 6, "num_groups must be a positive int"),
+    (-2, 6, "num_groups must be a positive int"), (2, 0, "num_channels must be a positive int"),
+    (2.0, 6, "num_groups must be a positive int"),
+])
+def test_groupnorm_invalid_groups(groups, channels, match):
+    with pytest.raises(ValueError, match=f"GroupNorm: .*{match}"):
+        ln.GroupNorm(groups, channels)
+
+
+@pytest.mark.parametrize("shape", [0, -3, (), (3, 0), 2.5])
+def test_layernorm_invalid_shape(shape):
+    with pytest.raises(ValueError, match="LayerNorm: normalized_shape"):
+        ln.LayerNorm(shape)
+
+
+def test_layernorm_trailing_shape_and_rank():
+    with pytest.raises(ValueError, match=r"LayerNorm: expected input of shape \(N, \.\.\., 3, 4\)"):
+        ln.LayerNorm((3, 4), dtype=np.float64)(np.ones((3, 4)))  # no batch axis
+    with pytest.raises(ValueError, match="LayerNorm"):
+        ln.LayerNorm((3, 4), dtype=np.float64)(np.ones((2, 4, 3)))
+
+
+@pytest.mark.parametrize("make", [lambda: ln.LayerNorm(3, eps=0),
+                                  lambda: ln.GroupNorm(1, 3, eps=-1),
+                                  lambda: ln.BatchNorm1d(3, eps=float("nan"))])
+def test_non_positive_eps(make):
+    with pytest.raises(ValueError, match="eps must be positive"):
+        make()
+
+
+def test_groupnorm_rejects_four_dimensional_input():
+    with pytest.raises(ValueError, match=r"GroupNorm\(.*\): expected a 2-D or 3-D input"):
+        ln.GroupNorm(1, 3, dtype=np.float64)(np.ones((2, 3, 2, 2)))
+
+
+def test_norms_without_parameters_keep_input_dtype():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    for layer in (ln.LayerNorm(3, elementwise_affine=False), ln.GroupNorm(3, 3, affine=False),
+                  ln.BatchNorm1d(3, affine=False, track_running_stats=False)):
+        assert layer(x).dtype == np.float64
+        assert layer(x.astype(np.float32)).dtype == np.float32
+
+
+def test_layernorm_and_groupnorm_do_not_mix_samples():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6))
+    for layer in (_jitter(ln.LayerNorm(6, dtype=np.float64), rng),
+                  _jitter(ln.GroupNorm(3, 6, dtype=np.float64), rng)):
+        full = layer(x)
+        for i in range(4):
+            np.testing.assert_allclose(layer(x[i:i + 1]), full[i:i + 1], rtol=0, atol=1e-14)
+        np.testing.assert_array_equal(layer.eval()(x), full)   # no mode dependence
+
+
+def test_groupnorm_extremes_match_layernorm_and_per_channel():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 5))
+    one_group = ln.GroupNorm(1, 4, affine=False)(x)
+    layer = ln.LayerNorm((4, 5), elementwise_affine=False)(x)
+    np.testing.assert_allclose(one_group, layer, rtol=0, atol=1e-13)
+    per_channel = ln.GroupNorm(4, 4, affine=False)(x)
+    np.testing.assert_allclose(per_channel, ln.LayerNorm(5, elementwise_affine=False)(x),
+                               rtol=0, atol=1e-13)
+
+
+def test_norm_reprs():
+    assert repr(ln.BatchNorm1d(3)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, "
+                                       "track_running_stats=True, dtype=float32)")
+    assert "eval_uses_batch_stats=True" in repr(ln.BatchNorm1d(3, eval_uses_batch_stats=True))
+    assert repr(ln.LayerNorm(4)) == ("LayerNorm((4,), eps=1e-05, elementwise_affine=True, "
+                                     "dtype=float32)")
+    assert "bias=False" in repr(ln.LayerNorm(4, bias=False))
+    assert repr(ln.GroupNorm(2, 4, affine=False)) == "GroupNorm(2, 4, eps=1e-05, affine=False)"
+    assert repr(ln.Dropout(0.25, rng=np.random.default_rng(0))) == "Dropout(p=0.25)"
+
+
+# -- Dropout -------------------------------------------------------------------------
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, float("nan"), "0.5", True])
+def test_dropout_invalid_p(p):
+    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\)"):
+        ln.Dropout(p, rng=np.random.default_rng(0))
+
+
+def test_dropout_requires_rng():
+    with pytest.raises(TypeError, match="Dropout: pass rng="):
+        ln.Dropout(0.5)
+    with pytest.raises(TypeError, match="Dropout: pass rng="):
+        ln.Dropout(0.5, rng=0)
+
+
+def test_dropout_statistics_and_scaling():
+    drop = ln.Dropout(0.25, rng=np.random.default_rng(3))
+    x = np.ones((200, 100), np.float32)
+    y = drop(x)
+    assert y.dtype == np.float32
+    assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.75)}
+    kept = np.mean(y != 0)
+    assert abs(kept - 0.75) < 0.01                 # 20 000 draws: std of the share 0.003
+    assert abs(float(y.mean()) - 1.0) < 0.02       # inverted dropout keeps the mean
+    g = np.full_like(x, 2.0)
+    np.testing.assert_allclose(drop.backward(g), np.where(y != 0, 2.0 / 0.75, 0.0), rtol=1e-7)
+
+
+def test_dropout_fresh_mask_unless_frozen():
+    drop = ln.Dropout(0.5, rng=np.random.default_rng(4))
+    x = np.ones((4, 8))
+    assert not np.array_equal(drop(x), drop(x))      # a new mask each time
+    with drop.freeze_mask() as same:
+        assert same is drop and drop.frozen
+        a, b = drop(x), drop(x)
+        assert np.array_equal(a, b)
+        drop.eval()
+        assert drop(x) is x                           # evaluation keeps the frozen mask aside
+        drop.train()
+        assert np.array_equal(drop(x), a)
+    assert not drop.frozen
+    drop.freeze_mask()                                # plain call, no context manager
+    c = drop(x)
+    assert np.array_equal(drop(x), c)
+    with pytest.raises(ValueError, match=r"Dropout: the frozen mask has shape \(4, 8\)"):
+        drop(np.ones((3, 8)))
+    drop.unfreeze_mask()
+    assert drop(np.ones((3, 8))).shape == (3, 8)
+
+
+def test_dropout_is_deterministic_for_a_seed():
+    a = ln.Dropout(0.5, rng=np.random.default_rng(7))(np.ones((3, 5)))
+    b = ln.Dropout(0.5, rng=np.random.default_rng(7))(np.ones((3, 5)))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_dropout_zero_and_eval_are_identity():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    np.testing.assert_array_equal(ln.Dropout(0.0, rng=np.random.default_rng(0))(x), x)
+    drop = ln.Dropout(0.9, rng=np.random.default_rng(0)).eval()
+    assert drop(x) is x
+    g = np.ones_like(x)
+    np.testing.assert_array_equal(drop.backward(g), g)
