@@ -22,9 +22,14 @@ def torch():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"torch is required when CI=true (pip install -e '.[torch]'): {exc}")
         pytest.skip(f"torch is not installed ({exc}); pip install -e '.[torch]'")
+    # float64 for 1e-10 parity; one thread, because on 2 cores torch's pool makes each
+    # tiny op take ~80 ms instead of ~0.1 ms.
     previous = torch_module.get_default_dtype()
+    threads = torch_module.get_num_threads()
     torch_module.set_default_dtype(torch_module.float64)
+    torch_module.set_num_threads(1)
     try:
         yield torch_module
     finally:
         torch_module.set_default_dtype(previous)
+        torch_module.set_num_threads(threads)
