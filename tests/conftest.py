@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# The networks in the tests are small: OpenBLAS threads only add overhead, and on two
+# busy cores they slow matrix products by an order of magnitude. Set before NumPy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The README's commands and example are what a new user runs first: keep them honest."""
 
 import re
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +26,9 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_extras_exist():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    table = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    extras = set(re.findall(r"^([a-z]+) = \[", table, flags=re.M))
     for cmd in _blocks("bash")[0].splitlines():
         for group in re.findall(r'\.\[([a-z,]+)\]', cmd):
             assert set(group.split(",")) <= set(extras)
