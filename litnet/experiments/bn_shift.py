@@ -1,0 +1,137 @@
+r"""R7: where the last hidden layer's pre-activations sit, epoch by epoch.
+
+Note 001 says that over the epochs the histogram of the last layer's values
+moved from a centre near :math:`-5` to a centre near :math:`0`. Here "the last
+layer's values" is taken as the input of the last hidden sigmoid (the
+pre-activation :math:`z_5`, after BN when there is BN), recorded on the 297 test
+digits in evaluation mode before training (epoch 0) and after each epoch, by the
+runs of :mod:`litnet.experiments.sigmoid_bn`. Two settings:
+
+* ``"xavier"``: R6's network, weights with std :math:`1/\sqrt{n_\text{in}}`;
+* ``"std1"``: the same network with std-1 weights (the book's badly scaled
+  initialisation), whose pre-activations start wide and off-centre.
+
+Centres are the mean and the median over all units and test images, and the
+peak (mode) of the histogram: the centre of its tallest bin, 0.5 wide. Evaluation
+mode matters at epoch 0: BN's running statistics start at mean 0 and variance 1,
+so before any training step BN is (up to :math:`\epsilon`) the identity and the
+BN network's histogram is the raw one; once the running statistics have followed
+the mini-batches, BN puts every unit's pre-activation around its shift
+:math:`\beta`, which starts at 0.
+
+:func:`initial_centres` measures how far from 0 the untrained network's centre is
+over many random initialisations: a property of the random draw, not of the
+network.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from ..training import predict
+from .claim import Claim
+from .sigmoid_bn import BATCH_SIZE, BINS, bin_centres, build, digits, run
+
+#: setting -> (label, weight std or None for R6's 1/sqrt(n_in))
+SETTINGS = {"xavier": ("weights std 1/√n_in (R6)", None), "std1": ("weights std 1", 1.0)}
+
+#: share of BN's initial running statistics left after one epoch (momentum 0.1, 15 steps)
+MOMENTUM_LEFT = (1 - 0.1) ** (1500 // BATCH_SIZE)
+
+
+def shift(setting="xavier"):
+    """``{"plain": Run, "bn": Run}`` for one setting (see :data:`SETTINGS`).
+
+    The recorded arrays are ``Run.pre_mean``, ``pre_median``, ``pre_std`` and
+    ``pre_hist`` (bins ``sigmoid_bn.BINS``), one row per
+    epoch from 0.
+
+    Examples
+    --------
+    >>> s = shift("xavier")
+    >>> s["bn"].pre_hist.shape                      # epochs 0..20, 49 bins
+    (21, 49)
+    """
+    std = SETTINGS[setting][1]
+    return {"plain": run("sigmoid", "none", init_std=std), "bn": run("sigmoid", "bn", init_std=std)}
+
+
+class Centres(NamedTuple):
+    """Centres of the last sigmoid's input before training, one per seed."""
+
+    median: np.ndarray
+    mode: np.ndarray     # centre of the tallest histogram bin
+
+
+@lru_cache(maxsize=16)
+def initial_centres(init_std=1.0, n_seeds=20):
+    """Median and histogram peak of the last sigmoid's input on the test digits for
+    ``n_seeds`` untrained plain networks (weights std ``init_std``; ``None``: R6's
+    1/sqrt(n_in)), one per seed.
+
+    Examples
+    --------
+    >>> c = initial_centres(n_seeds=3)
+    >>> c.median.shape, c.mode.shape
+    ((3,), (3,))
+    """
+    x = digits().x_test
+    medians, modes = [], []
+    for seed in range(n_seeds):
+        model = build("sigmoid", "none", init_std=init_std, seed=seed)
+        z = predict(model[:-2], x)                 # everything before the last sigmoid
+        medians.append(float(np.median(z)))
+        modes.append(float(bin_centres()[np.histogram(z, bins=BINS)[0].argmax()]))
+    out = Centres(np.array(medians), np.array(modes))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def claims():
+    """The measured trend of the centres, and what litnet finds about the note's -5."""
+    xav, std1 = shift("xavier"), shift("std1")
+    med_bn, med_plain = std1["bn"].pre_median, std1["plain"].pre_median
+    mode_bn = std1["bn"].pre_mode
+    r6_start = xav["plain"].pre_median[0]
+    finals = [abs(float(s["bn"].pre_median[-1])) for s in (xav, std1)] + \
+             [abs(float(s["bn"].pre_mean[-1])) for s in (xav, std1)]
+    seeds = initial_centres(1.0)
+    kept = med_plain[-1] / med_plain[0]
+    return [
+        Claim("R7.bn_centred", "with BN the last sigmoid's input ends centred on 0: |mean| and "
+              "|median| at most 0.1 after 20 epochs, in both settings",
+              "a centre near 0", f"largest {max(finals):.3f}", max(finals) <= 0.1),
+        Claim("R7.bn_moves", "std-1 weights, with BN: the median starts at least 1 away from 0 "
+              "and at least 79 % of that offset is gone after the first epoch (15 steps: the "
+              "running statistics keep 0.9^15 ≈ 21 % of their starting values)",
+              "moves from about −5 to 0",
+              f"{med_bn[0]:+.2f} → {med_bn[1]:+.2f} (epoch 1) → {med_bn[2]:+.2f} (epoch 2) → "
+              f"{med_bn[-1]:+.2f} (epoch 20)",
+              bool(abs(med_bn[0]) >= 1 and abs(med_bn[1]) <= MOMENTUM_LEFT * abs(med_bn[0]))),
+        Claim("R7.peak_moves", "std-1 weights, with BN: the histogram's tallest bin starts at "
+              "least 3 below 0 and is within one bin (0.5) of 0 at every epoch from 1 to 20",
+              "moves from about −5 to 0",
+              f"peak at {mode_bn[0]:+.2f} before training, then "
+              f"{', '.join(sorted({f'{v:+.2f}' for v in mode_bn[1:]}))}",
+              bool(mode_bn[0] <= -3 and np.all(np.abs(mode_bn[1:]) <= 0.5))),
+        Claim("R7.plain_stays", "std-1 weights, no BN: the median keeps at least half of its "
+              "starting offset after 20 epochs", "(contrast, beyond the note)",
+              f"{med_plain[0]:+.2f} → {med_plain[-1]:+.2f} ({kept:.0%} kept)",
+              bool(kept >= 0.5)),
+        Claim("R7.no_minus_five", "the starting centre is set by the random draw, not by the "
+              "architecture: over 20 seeds of the std-1 network the medians average within "
+              "±1 of 0 and the peaks lie on both sides of 0, none below −5; in R6's setting "
+              "the median starts at most 0.25 from 0", "starts near −5",
+              f"medians: mean {seeds.median.mean():+.2f}, {seeds.median.min():+.2f} to "
+              f"{seeds.median.max():+.2f}; peaks {seeds.mode.min():+.2f} to "
+              f"{seeds.mode.max():+.2f}; R6 setting {r6_start:+.2f}",
+              bool(abs(seeds.median.mean()) <= 1 and seeds.mode.min() < 0 < seeds.mode.max()
+                   and seeds.mode.min() > -5 and abs(r6_start) <= 0.25)),
+    ]
+
+
+__all__ = ["BINS", "SETTINGS", "Centres", "claims", "initial_centres", "shift"]
