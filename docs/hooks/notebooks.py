@@ -1,0 +1,69 @@
+"""MkDocs hook for the lab notebooks rendered by mkdocs-jupyter.
+
+* Removes the MathJax-2 loader that nbconvert writes into every notebook page. The
+  site loads its own MathJax 3 (docs/assets/js/mathjax.js); the MathJax-2 script would
+  request an empty URL and, when instant navigation re-runs it, call the absent
+  ``MathJax.Hub``.
+* Adds download buttons to each notebook page (``.ipynb`` and the jupytext ``.py``) and
+  writes the ``.ipynb`` next to the page (mkdocs-jupyter's ``include_source`` copies
+  only the ``.py``). The ``.ipynb`` carries no outputs: running it reproduces them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import jupytext
+
+_MATHJAX2 = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+
+# Material's "download" and "code" icons (material design icons, Apache-2.0).
+_ICON_DOWNLOAD = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+    '<path d="M5 20h14v-2H5m14-9h-4V3H9v6H5l7 7 7-7Z"/></svg>'
+)
+_ICON_CODE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+    '<path d="M14.6 16.6 19.2 12l-4.6-4.6L16 6l6 6-6 6-1.4-1.4m-5.2 0L4.8 12l4.6-4.6L8 6l-6 '
+    '6 6 6 1.4-1.4Z"/></svg>'
+)
+
+
+def _is_notebook(page) -> bool:
+    return page.file.src_uri.startswith("labs/") and page.file.src_uri.endswith(".py")
+
+
+def on_page_content(html, page, config, files):
+    if not _is_notebook(page):
+        return html
+    html, found = _MATHJAX2.subn("", html)
+    if found != 1:
+        raise ValueError(
+            f"{page.file.src_uri}: expected nbconvert's MathJax block once, found {found}; "
+            "update docs/hooks/notebooks.py for the new nbconvert template"
+        )
+    stem = posixpath.splitext(posixpath.basename(page.file.src_uri))[0]
+    buttons = (
+        f'<a href="{stem}.ipynb" download class="md-content__button md-icon" '
+        f'title="Download the notebook ({stem}.ipynb)">{_ICON_DOWNLOAD}</a>'
+        f'<a href="{stem}.py" download class="md-content__button md-icon" '
+        f'title="Download the jupytext source ({stem}.py)">{_ICON_CODE}</a>'
+    )
+    return buttons + html
+
+
+def on_post_page(output, page, config):
+    if _is_notebook(page):
+        nb = jupytext.read(page.file.abs_src_path)
+        nb.metadata["kernelspec"] = {
+            "display_name": "Python 3",
+            "language": "python",
+            "name": "python3",
+        }
+        # The page URL is .../labs/chN_lab/, so the download sits in that folder.
+        target = Path(page.file.abs_dest_path).parent / (Path(page.file.src_uri).stem + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        jupytext.write(nb, str(target), fmt="ipynb")
+    return output
