@@ -11,6 +11,12 @@ class NonFiniteError(ValueError):
     """Raised when an input holds NaN or inf: in training this usually means divergence."""
 
 
+def _who(owner):
+    # The repr of a layer is built only when an error is raised: it costs far more
+    # than the checks themselves, and these run on every forward and backward.
+    return owner if isinstance(owner, str) else repr(owner)
+
+
 def check_array(owner, x, *, ndim=None, features=None, feature_axis=1, name="input",
                 dtype=None, finite=True, min_batch=1):
     """Validate ``x`` for the layer ``owner`` and return it as an ndarray.
@@ -19,54 +25,54 @@ def check_array(owner, x, *, ndim=None, features=None, feature_axis=1, name="inp
     ``dtype``, and ``ValueError`` for a wrong rank, a wrong number of features,
     an empty batch, or NaN/inf values. Every message names ``owner``.
     """
-    who = owner if isinstance(owner, str) else repr(owner)
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{who}: expected a floating-point {name} (float32 or float64), "
-                        f"got dtype {x.dtype}")
+    if x.dtype.kind != "f":                     # not a floating dtype
+        raise TypeError(f"{_who(owner)}: expected a floating-point {name} "
+                        f"(float32 or float64), got dtype {x.dtype}")
     if dtype is not None and x.dtype != dtype:
-        raise TypeError(f"{who}: {name} has dtype {x.dtype} but the layer's parameters are "
-                        f"{np.dtype(dtype)}; convert one of them (e.g. model.to(np.{x.dtype}))")
+        raise TypeError(f"{_who(owner)}: {name} has dtype {x.dtype} but the layer's "
+                        f"parameters are {np.dtype(dtype)}; convert one of them "
+                        f"(e.g. model.to(np.{x.dtype}))")
     if ndim is not None:
         allowed = ndim if isinstance(ndim, tuple) else (ndim,)
         if x.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(f"{who}: expected a {want} {name}, got shape {x.shape} "
+            raise ValueError(f"{_who(owner)}: expected a {want} {name}, got shape {x.shape} "
                              f"({x.ndim}-D)")
     if features is not None and x.shape[feature_axis] != features:
         expected = ["N"] + ["*"] * (x.ndim - 1)
         expected[feature_axis] = str(features)
-        raise ValueError(f"{who}: expected {name} of shape ({', '.join(expected)}), "
+        raise ValueError(f"{_who(owner)}: expected {name} of shape ({', '.join(expected)}), "
                          f"got {x.shape}")
     if x.ndim >= 1 and x.shape[0] < min_batch:
         if x.shape[0] == 0:
-            raise ValueError(f"{who}: empty batch ({name} shape {x.shape})")
-        raise ValueError(f"{who}: expected a batch of at least {min_batch}, got shape {x.shape}")
-    if finite and not np.all(np.isfinite(x)):
+            raise ValueError(f"{_who(owner)}: empty batch ({name} shape {x.shape})")
+        raise ValueError(f"{_who(owner)}: expected a batch of at least {min_batch}, "
+                         f"got shape {x.shape}")
+    if finite and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise NonFiniteError(f"{who}: {name} contains {bad} NaN or inf value(s) "
+        raise NonFiniteError(f"{_who(owner)}: {name} contains {bad} NaN or inf value(s) "
                          f"(shape {x.shape})")
     return x
 
 
 def check_grad(owner, grad, expected_shape, dtype=None):
     """Validate an upstream gradient against the shape of the forward output."""
-    who = owner if isinstance(owner, str) else repr(owner)
     grad = np.asarray(grad)
     if grad.shape != tuple(expected_shape):
-        raise ValueError(f"{who}: backward expected a gradient of shape "
+        raise ValueError(f"{_who(owner)}: backward expected a gradient of shape "
                          f"{tuple(expected_shape)} (the forward output), got {grad.shape}")
-    if not np.issubdtype(grad.dtype, np.floating):
-        raise TypeError(f"{who}: backward expected a floating gradient, got {grad.dtype}")
+    if grad.dtype.kind != "f":                  # not a floating dtype
+        raise TypeError(f"{_who(owner)}: backward expected a floating gradient, "
+                        f"got {grad.dtype}")
     return grad
 
 
 def require_forward(owner, cache):
     """Raise a clear error when backward is called before forward."""
     if cache is None:
-        who = owner if isinstance(owner, str) else repr(owner)
-        raise RuntimeError(f"{who}: backward called before forward (nothing cached)")
+        raise RuntimeError(f"{_who(owner)}: backward called before forward (nothing cached)")
     return cache
 
 

@@ -35,8 +35,12 @@ class Sigmoid(_Elementwise):
     r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})`;
     :math:`\sigma' = \sigma(1-\sigma) \le 1/4`.
 
-    Computed without overflow for any finite input: for :math:`x < 0` it uses
-    :math:`e^{x}/(1+e^{x})`, so ``exp`` never sees a large positive argument.
+    Computed as :math:`1/(1+e^{-x})`, with full relative precision on both tails.
+    For very negative :math:`x` (below about -88 in float32, -709 in float64)
+    :math:`e^{-x}` overflows to ``inf`` and the result is 0, where the true
+    value is below the smallest normal number of the dtype (about
+    :math:`10^{-38}`, :math:`10^{-308}`); that overflow is expected, so its
+    warning is silenced.
 
     Shapes: x: (N, *) -> y: same shape and dtype.
 
@@ -49,8 +53,8 @@ class Sigmoid(_Elementwise):
 
     def forward(self, x):
         x = self._input(x)
-        e = np.exp(-np.abs(x))                  # in (0, 1]: never overflows
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        with np.errstate(over="ignore"):        # exp(-x) = inf gives y = 0: correct
+            y = 1 / (1 + np.exp(-x))
         self._y = y                             # sigma' is written with the output
         return y
 
@@ -96,13 +100,13 @@ class ReLU(_Elementwise):
 
     def forward(self, x):
         x = self._input(x)
-        self._mask = x > 0
-        return np.where(self._mask, x, 0).astype(x.dtype)
+        self._mask = x > 0                             # where the derivative is 1
+        return np.maximum(x, 0)                        # keeps x's dtype
 
     def backward(self, grad_out):
         mask = require_forward(self, getattr(self, "_mask", None))
         g = self._grad(grad_out, mask)
-        return np.where(mask, g, 0).astype(g.dtype)   # a new array: g is not touched
+        return g * mask                   # dL/dx = g [x > 0]; a new array, g is not touched
 # --8<-- [end:relu]
 
 
@@ -123,12 +127,12 @@ class LeakyReLU(_Elementwise):
     def forward(self, x):
         x = self._input(x)
         self._mask = x > 0
-        return np.where(self._mask, x, self.negative_slope * x).astype(x.dtype)
+        return np.where(self._mask, x, self.negative_slope * x)
 
     def backward(self, grad_out):
         mask = require_forward(self, getattr(self, "_mask", None))
         g = self._grad(grad_out, mask)
-        return np.where(mask, g, self.negative_slope * g).astype(g.dtype)
+        return np.where(mask, g, self.negative_slope * g)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"

@@ -161,15 +161,16 @@ class BatchNorm1d(Module):
             if self.training and m < 2:
                 raise ValueError(f"BatchNorm1d: expected more than 1 value per feature when "
                                  f"training, got input of shape {x.shape}")
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)  # biased: divides by m
+            mean = x.sum(axis=axes, keepdims=True) / m
+            xc = x - mean                                    # centred
+            var = (xc * xc).sum(axis=axes, keepdims=True) / m   # biased: divides by m
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.reshape(-1), var.reshape(-1), m)
         else:
-            mean = self.running_mean.reshape(shape)
+            xc = x - self.running_mean.reshape(shape)
             var = self.running_var.reshape(shape)
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        xhat = (x - mean) * inv_std
+        xhat = xc * inv_std
         self._cache = (xhat, inv_std, axes, shape, m, batch_stats)
         if not self.affine:
             return xhat
@@ -200,8 +201,8 @@ class BatchNorm1d(Module):
             self.bias.accumulate(dbeta.reshape(-1))
         if not batch_stats:                                   # mu, var are constants
             return gamma * inv_std * g
-        # the same two sums carry the gradient through the batch mean and variance
-        return gamma * inv_std / m * (m * g - dbeta - xhat * dgamma)
+        # the same two sums, as batch means, carry the gradient through mu and var
+        return gamma * inv_std * (g - dbeta / m - xhat * (dgamma / m))
     # --8<-- [end:backward]
 
     def extra_repr(self):

@@ -75,7 +75,7 @@ class Linear(Module):
         self._x = x  # backward needs the input for dL/dW
         y = x @ self.weight.data.T
         if self.bias is not None:
-            y = y + self.bias.data
+            y += self.bias.data                  # in place: y is a new array
         return y
     # --8<-- [end:forward]
 

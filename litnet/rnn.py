@@ -203,8 +203,10 @@ def _check_sequence(layer, x, **states):
 def _accumulate_shared(layer, dz, x, h_prev):
     r"""Add the gradients of the weights shared by all steps, given
     :math:`\delta z_t` (N, T, G·H) for every step: sums over batch and time."""
-    layer.weight_ih_l0.accumulate(np.einsum("ntk,ntd->kd", dz, x))       # sum_t dz_t^T x_t
-    layer.weight_hh_l0.accumulate(np.einsum("ntk,nth->kh", dz, h_prev))  # sum_t dz_t^T h_{t-1}
+    # sum_t dz_t^T x_t and sum_t dz_t^T h_{t-1}; optimize=True makes einsum hand them
+    # to BLAS as matrix products (about ten times faster than its own loops)
+    layer.weight_ih_l0.accumulate(np.einsum("ntk,ntd->kd", dz, x, optimize=True))
+    layer.weight_hh_l0.accumulate(np.einsum("ntk,nth->kh", dz, h_prev, optimize=True))
     db = dz.sum(axis=(0, 1))
     layer.bias_ih_l0.accumulate(db)
     layer.bias_hh_l0.accumulate(db)
