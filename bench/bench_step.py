@@ -791,27 +791,26 @@ are the same programs in both runs.
 - **Batch 100, float32** (≤ 0.7× PyTorch, ≤ 2× floor). The minimal NumPy step above,
   with no structure at all, is itself slower than both bounds (0.79–0.88× PyTorch and
   2.2–2.35× the floor in the runs of 2026-11-22). At this size an elementwise NumPy
-  call costs 1–3 µs whatever it computes and a step makes about three hundred of them; PyTorch's step is
-  mostly such fixed costs too (the fixed-cost row). No NumPy program with one call per
-  operation can reach these targets on this machine.
+  call costs 1–3 µs whatever it computes and a step makes about three hundred of them;
+  PyTorch's step is mostly such fixed costs too (the fixed-cost row). No NumPy program
+  with one call per operation can reach these targets on this machine.
 - **Batch 1000, float32** (≤ 1.5× PyTorch). The minimal NumPy step reaches it (1.39–1.45×
   in the runs of 2026-11-22), litnet does not (1.73–1.76×). The difference, 1.6–1.9 ms,
-  is litnet's structure:
-  the first layer's input gradient, which the step does not need but every `backward`
-  returns (about 0.55 ms; PyTorch skips it because the input does not require a
-  gradient), the NaN/inf check of every layer's input (about 0.3 ms, 0.15 ms of it for
+  is litnet's structure: the first layer's input gradient, which the step does not need
+  but every `backward` returns (about 0.55 ms; PyTorch skips it because the input does
+  not require a gradient), the NaN/inf check of every layer's input (about 0.3 ms, 0.15 ms of it for
   the 1000×784 batch), the finiteness check of all gradients and their accumulation
   into fresh `.grad` arrays (about 0.2 ms), and the one-hot targets of the loss.
   With one thread for every program (`--threads 1`) litnet's step is 1.42× PyTorch's
   at batch 1000 and 1.16× at batch 100: OpenBLAS splits even 100×100 products over both
   cores, which is slower than one core for them.
 - **Tried and not kept**: the sigmoid as `(1 + tanh(x/2))/2` (a quarter faster, but it
-  loses relative precision on the left tail, 10⁻³ at x = −10 in float32); `isfinite` of
-  a sum, or of `min()` and `max()`, as a cheaper NaN/inf check (not faster than
-  `np.isfinite(x).all()`, and a sum of large finite values can overflow); `+=` in
-  `Parameter.accumulate` (saves little, and a `.grad` array someone kept would change
-  under them); `np.einsum` for BatchNorm's two sums (45 µs less per layer at batch
-  1000, harder to read).
+  loses relative precision on the left tail: in float32, 2·10⁻⁴ at x = −10, 3% at −15,
+  0 instead of 2·10⁻⁹ at −20); `isfinite` of a sum, or of `min()` and `max()`, as a
+  cheaper NaN/inf check (not faster than `np.isfinite(x).all()`, and a sum of large
+  finite values can overflow); `+=` in `Parameter.accumulate` (saves little, and a
+  `.grad` array someone kept would change under them); `np.einsum` for BatchNorm's two
+  sums (45 µs less per layer at batch 1000, harder to read).
 - **Not done, a design decision**: letting the first layer skip $\partial L/\partial x$
   (0.55 ms at batch 1000, 0.1 ms at batch 100) needs a change to the layer protocol
   (`backward` always returns $\partial L/\partial x$), which the chapters explain.
