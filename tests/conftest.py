@@ -15,6 +15,16 @@ import os
 # busy cores they slow matrix products by an order of magnitude. Set before NumPy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+# Experiments computed by this test process are shared with the notebook kernels of the
+# site build that tests/test_site.py runs (see litnet/experiments/diskcache.py).
+if not os.environ.get("LITNET_CACHE_DIR"):
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["LITNET_CACHE_DIR"] = tempfile.mkdtemp(prefix="litnet-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["LITNET_CACHE_DIR"], ignore_errors=True)
+
 import pytest  # noqa: E402
 
 

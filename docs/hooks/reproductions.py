@@ -14,9 +14,18 @@ same process the experiments' ``lru_cache`` is then warm for anyone else (the te
 
 from __future__ import annotations
 
+import atexit
 import html
+import os
 import re
+import shutil
+import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
+
+# The experiments' networks are small: OpenBLAS threads only add overhead, and the
+# claims thread and a notebook kernel already keep both cores busy. The kernels
+# inherit this environment.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 PAGE = "reproductions.md"
 _MARKER = re.compile(r"<!-- claims:(R\d+|summary) -->")
@@ -57,6 +66,17 @@ def _compute():
     from litnet.experiments import REGISTRY, claims_for
 
     return {key: claims_for(key) for key in REGISTRY}
+
+
+def on_config(config):
+    # One folder for the whole build (or `mkdocs serve` session), shared with the lab
+    # kernels: an experiment trained here is not trained again in a notebook. The keys
+    # hash litnet's source (litnet/experiments/diskcache.py), so nothing goes stale.
+    if not os.environ.get("LITNET_CACHE_DIR"):
+        folder = tempfile.mkdtemp(prefix="litnet-build-cache-")
+        os.environ["LITNET_CACHE_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return config
 
 
 def on_pre_build(config):

@@ -29,6 +29,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
+from .diskcache import shared
 
 SCALES = np.logspace(0, -4, 16)
 N_TRAIN, HIDDEN, DEPTH = 1000, 100, 5
@@ -91,7 +92,7 @@ def curve(scale_index, batchnorm, activation="relu", seed=0):
 
 
 # --8<-- [start:run]
-@cache
+@shared
 def _curve(scale_index, batchnorm, activation, seed):
     x, y = training_set(seed)
     init_rng, order_rng = np.random.default_rng([seed, scale_index]).spawn(2)
@@ -102,7 +103,6 @@ def _curve(scale_index, batchnorm, activation, seed):
     acc = np.full(EPOCHS + 1, np.nan)
     acc[0] = start
     acc[1:1 + len(history.train_acc)] = history.train_acc
-    acc.setflags(write=False)
     return acc
 # --8<-- [end:run]
 
