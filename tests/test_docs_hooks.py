@@ -108,7 +108,8 @@ nbhook = load("notebooks")
 
 def test_notebook_hook_strips_mathjax2_and_adds_downloads():
     html = ("<p>a</p><!-- Load mathjax -->\n<script src=''></script>"
-            "<script>MathJax.Hub.Config({})</script>\n<!-- End of mathjax configuration --><p>b</p>")
+            "<script>MathJax.Hub.Config({})</script>\n"
+            "<!-- End of mathjax configuration --><p>b</p>")
     out = nbhook.on_page_content(html, page("labs/ch1_lab.py"), None, None)
     assert "MathJax" not in out and out.endswith("<p>a</p><p>b</p>")
     assert 'href="ch1_lab.ipynb"' in out and 'href="ch1_lab.py"' in out

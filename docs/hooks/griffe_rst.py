@@ -109,9 +109,9 @@ def _tables(text: str) -> str:
                 rules_seen += 1
             elif lines[j].strip():
                 row = []
-                for k, (a, b) in enumerate(spans):
+                for k, (start, _) in enumerate(spans):
                     end = spans[k + 1][0] if k + 1 < len(spans) else None
-                    row.append(lines[j][a:end].strip())
+                    row.append(lines[j][start:end].strip())
                 rows.append(row)
             j += 1
         if rules_seen < 3 or not rows:  # not a table after all

@@ -7,6 +7,10 @@
 * Adds download buttons to each notebook page (``.ipynb`` and the jupytext ``.py``) and
   writes the ``.ipynb`` next to the page (mkdocs-jupyter's ``include_source`` copies
   only the ``.py``). The ``.ipynb`` carries no outputs: running it reproduces them.
+* Moves the labs to the front of the build order. MkDocs renders pages in file order
+  (api/ and chapters/ first); each lab runs in its own kernel process, so starting them
+  first lets them run while this process computes the reproductions
+  (docs/hooks/reproductions.py) instead of after it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from pathlib import Path
 
 import jupytext
+from mkdocs.structure.files import Files
 
 _MATHJAX2 = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
 
@@ -31,8 +36,16 @@ _ICON_CODE = (
 )
 
 
+def _is_lab(file) -> bool:
+    return file.src_uri.startswith("labs/") and file.src_uri.endswith(".py")
+
+
 def _is_notebook(page) -> bool:
-    return page.file.src_uri.startswith("labs/") and page.file.src_uri.endswith(".py")
+    return _is_lab(page.file)
+
+
+def on_files(files, config):
+    return Files(sorted(files, key=lambda f: not _is_lab(f)))   # stable: labs first
 
 
 def on_page_content(html, page, config, files):

@@ -13,11 +13,17 @@ with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+try:  # POSIX: a second process waits for the first one's result instead of recomputing
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, at worst computed twice
+    fcntl = None
 
 import numpy as np
 
@@ -42,6 +48,19 @@ def _path(fn, args):
     return Path(folder) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
 
 
+@contextlib.contextmanager
+def _locked(path):
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(path.with_suffix(".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def shared(fn):
     """Cache ``fn(*args) -> ndarray`` in memory and, when ``LITNET_CACHE_DIR`` is
     set, on disk for other processes. Arguments must have a stable ``repr``.
@@ -61,16 +80,19 @@ def shared(fn):
     @functools.wraps(fn)
     def wrapper(*args):
         path = _path(fn, args)
-        if path is not None and path.exists():
-            result = np.load(path, allow_pickle=False)
-        else:
+        if path is None:
             result = np.asarray(fn(*args))
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, result, allow_pickle=False)
-                os.replace(tmp, path)  # atomic: a reader never sees half a file
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(path):
+                if path.exists():
+                    result = np.load(path, allow_pickle=False)
+                else:
+                    result = np.asarray(fn(*args))
+                    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+                    with os.fdopen(fd, "wb") as f:
+                        np.save(f, result, allow_pickle=False)
+                    os.replace(tmp, path)  # atomic: a reader never sees half a file
         result.setflags(write=False)
         return result
 
