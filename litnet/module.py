@@ -94,7 +94,7 @@ class Module:
             elif isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
                     if isinstance(item, Module):
-                        yield f"{name}.{i}" if name != "layers" else str(i), item
+                        yield f"{name}.{i}", item
 
     def named_parameters(self, prefix=""):
         """Yield ``(dotted_name, Parameter)`` for this module and its children."""
@@ -226,6 +226,11 @@ class Sequential(Module):
         for layer in reversed(self.layers):
             grad_out = run_backward(layer, grad_out)
         return grad_out
+
+    def named_children(self):
+        # Children are named by position, "0", "1", ..., as in torch.nn.Sequential.
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
 
     def __len__(self):
         return len(self.layers)

@@ -313,7 +313,7 @@ def train_step(model, x, y, *, optimizer, loss_fn=softmax_cross_entropy, clip_no
     >>> loss, round(norm, 4), model.weight.data.round(4).tolist()   # dL/dw = dL/db = 4
     (4.0, 5.6569, [[2.9293]])
     """
-    params = model.parameters()
+    params = optimizer.params                  # what this step updates (and clips)
     optimizer.zero_grad()
     out, norm = None, None
     try:
