@@ -120,6 +120,8 @@ class Table:
 
 # -- per-layer accumulation --------------------------------------------------
 def _norm(a):
+    if a is None:              # a gradient nobody asked for (run_backward(input_grad=False))
+        return np.nan
     a = np.asarray(a, dtype=np.float64).ravel()
     return float(np.sqrt(a @ a))
 

@@ -86,6 +86,8 @@ class Linear(Module):
         self.weight.accumulate(g.T @ x)          # dL/dW = g^T x
         if self.bias is not None:
             self.bias.accumulate(g.sum(axis=0))  # dL/db = sum over the batch
+        if not self.needs_input_grad:            # x is the data: nobody reads dL/dx
+            return None
         return g @ self.weight.data              # dL/dx = g W
     # --8<-- [end:backward]
 

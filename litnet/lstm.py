@@ -174,6 +174,8 @@ class LSTM(Module):
             # --8<-- [end:backward_step]
         self.grad_h0, self.grad_c0 = dh_next, dc_next
         _accumulate_shared(self, dz, x, hs[:, :-1])
+        if not self.needs_input_grad:                    # x is the data: skip dL/dx
+            return None
         return dz @ self.weight_ih_l0.data               # dL/dx_t = delta z_t W_ih, every t
 
     @property

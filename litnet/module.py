@@ -40,6 +40,10 @@ class Module:
     """
 
     training = True
+    #: False only while :func:`run_backward` runs ``backward`` with ``input_grad=False``:
+    #: nobody will read ``dL/dx``, so a layer may skip computing it and return None
+    #: (what PyTorch does for an input that does not require a gradient).
+    needs_input_grad = True
 
     def __init__(self):
         self._forward_hooks = []
@@ -180,13 +184,36 @@ def _add_hook(module, kind, hook):
     return remove
 
 
-def run_backward(module, grad_out):
+def run_backward(module, grad_out, *, input_grad=True):
     """Run ``module.backward(grad_out)`` and then its backward hooks.
 
     Containers use this for their children so that diagnostics can observe
-    the gradient flowing through every layer.
+    the gradient flowing through every layer. With ``input_grad=False`` the
+    caller promises not to use the returned ``dL/dx``: for that one call the
+    module's ``needs_input_grad`` is False, and a layer whose input gradient
+    costs real work (:class:`~litnet.Linear`: a matrix product as large as the
+    weight gradient's) returns None instead. :func:`litnet.train_step` runs
+    the model this way, because the gradient with respect to the data is
+    never used; a hook then sees ``grad_in=None``.
+
+    Examples
+    --------
+    >>> import numpy as np, litnet as ln
+    >>> model = ln.Sequential(ln.Linear(3, 2, rng=np.random.default_rng(0)), ln.Tanh())
+    >>> g = np.ones((4, 2), np.float32)
+    >>> _ = model(np.ones((4, 3), np.float32))
+    >>> run_backward(model, g).shape, run_backward(model, g, input_grad=False)
+    ((4, 3), None)
     """
-    grad_in = module.backward(grad_out)
+    if input_grad:
+        grad_in = module.backward(grad_out)
+    else:
+        before = module.needs_input_grad
+        module.needs_input_grad = False
+        try:
+            grad_in = module.backward(grad_out)
+        finally:
+            module.needs_input_grad = before
     for hook in module._hooks("_backward_hooks"):
         hook(module, grad_out, grad_in)
     return grad_in
@@ -223,8 +250,10 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out):
-        for layer in reversed(self.layers):
-            grad_out = run_backward(layer, grad_out)
+        for i in reversed(range(len(self.layers))):
+            # only the first layer's input gradient is this container's own
+            grad_out = run_backward(self.layers[i], grad_out,
+                                    input_grad=i > 0 or self.needs_input_grad)
         return grad_out
 
     def named_children(self):

@@ -143,6 +143,8 @@ class RNN(Module):
             # --8<-- [end:backward_step]
         self.grad_h0 = dh_next
         _accumulate_shared(self, da, x, hs[:, :-1])
+        if not self.needs_input_grad:                 # x is the data: skip dL/dx
+            return None
         return da @ self.weight_ih_l0.data            # dL/dx_t = delta a_t W_ih, every t
 
     def extra_repr(self):

@@ -321,7 +321,7 @@ def train_step(model, x, y, *, optimizer, loss_fn=softmax_cross_entropy, clip_no
             out = model(x)
             loss, grad = loss_fn(out, y)
             if math.isfinite(loss):
-                run_backward(model, grad)                     # fills .grad, runs the hooks
+                run_backward(model, grad, input_grad=False)   # fills .grad; no dL/dx
                 if clip_norm is not None:
                     norm = float(clip_grad_norm_(params, clip_norm))
     except ValueError as err:

@@ -107,3 +107,35 @@ def test_train_eval_and_repr(case):
     assert isinstance(text, str) and type(module).__name__ in text
     for child in module.children():
         assert type(child).__name__ in text
+
+
+def test_input_grad_false_changes_no_parameter_gradient(case):
+    """ln.run_backward(..., input_grad=False) may skip dL/dx (None) but fills .grad exactly as
+    a full backward does, and leaves the module asking for input gradients again."""
+    module, x, rng = build(case)
+    g = rng.standard_normal(module(x).shape)
+    dx = ln.run_backward(module, g)
+    full = {n: p.grad.copy() for n, p in module.named_parameters()}
+    module.zero_grad()
+    skipped = ln.run_backward(module, g, input_grad=False)
+    assert skipped is None or np.array_equal(skipped, dx)
+    for n, p in module.named_parameters():
+        np.testing.assert_array_equal(p.grad, full[n], err_msg=n)
+    assert module.needs_input_grad is True
+    np.testing.assert_array_equal(module.backward(g), dx)
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: ln.Linear(3, 2, rng=rng, dtype=np.float64),
+    lambda rng: ln.Sequential(ln.Linear(3, 4, rng=rng, dtype=np.float64), ln.Tanh(),
+                              ln.Linear(4, 2, rng=rng, dtype=np.float64)),
+], ids=["Linear", "Sequential"])
+def test_linear_first_layer_skips_its_input_gradient(make):
+    model = make(np.random.default_rng(0))
+    model(np.ones((5, 3)))
+    seen = []
+    first = model if isinstance(model, ln.Linear) else model[0]
+    first.register_backward_hook(lambda m, go, gi: seen.append(gi))
+    assert ln.run_backward(model, np.ones((5, 2)), input_grad=False) is None
+    assert seen == [None]
+    assert ln.run_backward(model, np.ones((5, 2))).shape == (5, 3)
