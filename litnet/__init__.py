@@ -12,7 +12,7 @@ from .dropout import Dropout
 from .gradcheck import gradcheck, gradcheck_loss
 from .groupnorm import GroupNorm
 from .interop import to_torch
-from .io import load, save
+from .io import load, load_state, save
 from .layernorm import LayerNorm
 from .linear import Linear
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax, softmax_cross_entropy
@@ -34,5 +34,5 @@ __all__ = [
     "BatchNorm1d", "Dropout", "GroupNorm", "LayerNorm", "Residual", "batchnorm_backward_graph",
     "History", "accuracy", "diagnostics", "evaluate", "fit",
     "LSTM", "RNN",
-    "data", "load", "save", "to_torch",
+    "data", "load", "load_state", "save", "to_torch",
 ]

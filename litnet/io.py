@@ -126,25 +126,45 @@ def load(model, path):
     >>> bool(np.array_equal(a.weight.data, b.weight.data))
     True
     """
+    return load_state(model, _read_npz(path), source=os.fspath(path))
+# --8<-- [end:load]
+
+
+def load_state(model, state, *, source="the state"):
+    """Copy the arrays of ``state`` (``{dotted_name: array}``, as :func:`state_arrays`
+    gives) into the parameters and buffers of ``model``; return ``model``.
+
+    The checks and messages of :func:`load`, which calls it (``source`` names where
+    the arrays came from); nothing is assigned unless everything matches, and the
+    model never aliases the given arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, litnet as ln
+    >>> a = ln.Linear(2, 3, rng=np.random.default_rng(0))
+    >>> b = load_state(ln.Linear(2, 3, rng=np.random.default_rng(1)), state_arrays(a))
+    >>> bool(np.array_equal(a.weight.data, b.weight.data)), b.weight.data is a.weight.data
+    (True, False)
+    """
     expected = state_arrays(model)
-    stored = _read_npz(path)
+    stored = {name: np.asarray(a) for name, a in state.items()}
     problems = [f"missing from the file: {n!r}" for n in expected if n not in stored]
     problems += [f"not in the model: {n!r}" for n in stored if n not in expected]
     problems += [f"{n!r}: file has shape {stored[n].shape}, model expects {a.shape}"
                  for n, a in expected.items() if n in stored and stored[n].shape != a.shape]
     if problems:
-        raise ValueError(f"load: {path} does not match the model:\n  " + "\n  ".join(problems))
+        raise ValueError(f"load: {source} does not match the model:\n  " + "\n  ".join(problems))
     wrong = [f"{n!r}: file has {stored[n].dtype}, model has {a.dtype}"
              for n, a in expected.items() if stored[n].dtype != a.dtype]
     if wrong:
-        raise TypeError(f"load: {path} has other dtypes than the model (convert the model "
+        raise TypeError(f"load: {source} has other dtypes than the model (convert the model "
                         "with model.to(dtype) first):\n  " + "\n  ".join(wrong))
     params, modules = dict(model.named_parameters()), _modules_by_path(model)
-    for name, array in stored.items():     # np.load gave fresh arrays: nothing is aliased
+    for name, stored_array in stored.items():
+        array = np.array(stored_array)      # a private copy: nothing is aliased
         if name in params:
             params[name].data = array
         else:                              # a buffer: set it on the module that owns it
             owner, _, attr = name.rpartition(".")
             setattr(modules[owner], attr, array)
     return model
-# --8<-- [end:load]

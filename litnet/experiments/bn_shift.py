@@ -26,13 +26,13 @@ network.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from ..training import predict
 from .claim import Claim
+from .diskcache import shared
 from .sigmoid_bn import BATCH_SIZE, BINS, bin_centres, build, digits, run
 
 #: setting -> (label, weight std or None for R6's 1/sqrt(n_in))
@@ -66,7 +66,7 @@ class Centres(NamedTuple):
     mode: np.ndarray     # centre of the tallest histogram bin
 
 
-@lru_cache(maxsize=16)
+@shared
 def initial_centres(init_std=1.0, n_seeds=20):
     """Median and histogram peak of the last sigmoid's input on the test digits for
     ``n_seeds`` untrained plain networks (weights std ``init_std``; ``None``: R6's

@@ -50,6 +50,7 @@ from ..optim import Adam
 from ..residual import Residual
 from ..training import evaluate, fit
 from .claim import Claim
+from .diskcache import shared
 
 DEPTH = 40
 N_CLASSES = 10
@@ -152,7 +153,7 @@ def gradient_profile(depth=DEPTH, seed=0):
 
 
 # --8<-- [start:profile]
-@lru_cache(maxsize=8)
+@shared
 def _gradient_profile(depth, seed):
     x, y = _digits(seed)[:2]
     x = x.astype(np.float64)
@@ -203,7 +204,7 @@ def training_curves(depth=DEPTH, epochs=5, seed=0, lr=1e-3, batch_size=64):
     return dict(_training_curves(int(depth), int(epochs), int(seed), float(lr), int(batch_size)))
 
 
-@lru_cache(maxsize=4)
+@shared
 def _training_curves(depth, epochs, seed, lr, batch_size):
     x_train, y_train, x_test, y_test = _digits(seed)
     out = {}

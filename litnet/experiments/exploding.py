@@ -41,6 +41,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
+from .diskcache import shared
 
 DEPTH, WIDTH, N_CLASSES = 5, 100, 10
 LR, BATCH, EPOCHS, CLIP = 0.1, 100, 10, 1.0
@@ -81,7 +82,7 @@ def build(init="std1", *, rng, depth=DEPTH, width=WIDTH, dtype=np.float32):
 # --8<-- [end:build]
 
 
-@lru_cache(maxsize=64)
+@shared
 def gradient_growth(seed=0):
     r"""``norms[k]`` = :math:`\lVert \partial L/\partial h_k \rVert` at every ``Linear``'s
     input (``k = 0``: the images) for the std-1 network at initialisation, on the
@@ -122,7 +123,7 @@ class Run:
 
 
 # --8<-- [start:runs]
-@lru_cache(maxsize=64)
+@shared
 def training_runs(seed=0, epochs=EPOCHS):
     """Train the network of each of :data:`RUNS` from the same seed; ``{key: Run}``.
 

@@ -38,6 +38,7 @@ from ..layernorm import LayerNorm
 from ..linear import Linear
 from ..losses import softmax_cross_entropy
 from .claim import Claim
+from .diskcache import shared
 from .sigmoid_bn import GROUPS, NORMS, WIDTH, build, digits, run
 
 N_OTHERS = 31          # the other samples of the batch in batch_dependence
@@ -55,7 +56,7 @@ def _layers():
     return layers
 
 
-@lru_cache(maxsize=16)
+@shared
 def batch_dependence(seed=0):
     r"""Largest change of one sample's output when the rest of its batch is replaced.
 
@@ -123,7 +124,7 @@ def batch_of_one(seed=0, n_inputs=3):
 
 
 # --8<-- [start:spread]
-@lru_cache(maxsize=16)
+@shared
 def spread(seed=0):
     """Across-sample and within-sample std of each sigmoid's input, untrained R6 networks.
 
@@ -157,7 +158,7 @@ def spread(seed=0):
 # --8<-- [end:spread]
 
 
-@lru_cache(maxsize=16)
+@shared
 def weight_gradients(seed=0, batch=100):
     r""":math:`\lVert \partial L/\partial W_\ell \rVert` of the six ``Linear`` layers of
     R6's untrained sigmoid network, for each normalisation, on one mini-batch

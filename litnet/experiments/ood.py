@@ -44,6 +44,7 @@ from ..diagnostics import record
 from ..losses import softmax
 from ..training import predict
 from .claim import Claim
+from .diskcache import shared
 from .sigmoid_bn import digits, run
 
 #: input set -> label
@@ -97,7 +98,7 @@ def _mismatch(model, x):
                      for i, bn in enumerate(bns)])
 
 
-@lru_cache(maxsize=16)
+@shared
 def measure():
     """Activations and confidence of every network of :data:`NETWORKS` on every input set.
 

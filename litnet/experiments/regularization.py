@@ -32,6 +32,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
+from .diskcache import shared
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100
@@ -99,7 +100,7 @@ def curves(variant, epochs=EPOCHS, seed=0):
 
 
 # --8<-- [start:run]
-@cache
+@shared
 def _curves(variant, epochs, seed):
     weight_decay, p = VARIANTS[variant]
     x, y, x_test, y_test = data(seed)

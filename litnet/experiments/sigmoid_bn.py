@@ -34,12 +34,14 @@ from ..batchnorm import BatchNorm1d
 from ..data import load_digits
 from ..diagnostics import Probe
 from ..groupnorm import GroupNorm
+from ..io import load_state, state_arrays
 from ..layernorm import LayerNorm
 from ..linear import Linear
 from ..module import Sequential
 from ..optim import SGD, Adam
 from ..training import evaluate, fit
 from .claim import Claim
+from .diskcache import shared
 
 N_IN, WIDTH, DEPTH, N_CLASSES = 64, 100, 5, 10
 EPOCHS, LR, BATCH_SIZE = 20, 0.1, 100
@@ -186,8 +188,8 @@ def _label(activation, norm, init_std, optimizer):
 
 
 # --8<-- [start:run]
-@lru_cache(maxsize=64)
-def _run(activation, norm, init_std, optimizer, epochs, seed):
+@shared
+def _train(activation, norm, init_std, optimizer, epochs, seed):
     x_train, y_train, x_test, y_test = digits()
     model = build(activation, norm, init_std=init_std, seed=seed)
     params = model.parameters()
@@ -198,12 +200,23 @@ def _run(activation, norm, init_std, optimizer, epochs, seed):
     h = fit(model, x_train, y_train, optimizer=opt, epochs=epochs,
             batch_size=BATCH_SIZE, rng=np.random.default_rng(ORDER_SEED),
             x_val=x_test, y_val=y_test, callbacks=[probe], eval_train=False)
-    return Run(label=_label(activation, norm, init_std, optimizer),
-               test_acc=_readonly([acc0, *h.val_acc]),
-               test_loss=_readonly([loss0, *h.val_loss]),
-               train_loss=_readonly(h.train_loss), train_acc=_readonly(h.train_acc),
-               model=model, **_pre_activation_summary(probe))
+    return dict(label=_label(activation, norm, init_std, optimizer),
+                test_acc=_readonly([acc0, *h.val_acc]),
+                test_loss=_readonly([loss0, *h.val_loss]),
+                train_loss=_readonly(h.train_loss), train_acc=_readonly(h.train_acc),
+                state=state_arrays(model), training=model.training,
+                **_pre_activation_summary(probe))
 # --8<-- [end:run]
+
+
+@lru_cache(maxsize=64)
+def _run(activation, norm, init_std, optimizer, epochs, seed):
+    # the trained weights may come from another process (see diskcache): rebuild the model
+    result = dict(_train(activation, norm, init_std, optimizer, epochs, seed))
+    model = load_state(build(activation, norm, init_std=init_std, seed=seed),
+                       result.pop("state"))
+    model.train(result.pop("training"))
+    return Run(model=model, **result)
 
 
 #: the six runs of the R6 figure, in plotting order: (activation, norm)

@@ -67,6 +67,7 @@ from ..module import Sequential, run_backward
 from ..optim import SGD
 from ..training import fit, predict
 from .claim import Claim
+from .diskcache import shared
 
 WIDTH, BATCH, N_CLASSES, DEPTHS = 100, 200, 10, (10, 40)
 
@@ -127,7 +128,7 @@ def _setting(activation, depth, init, seed):
     return model, x, y
 
 
-@lru_cache(maxsize=64)
+@shared
 def gradient_profile(activation, depth, init="standard", seed=0):
     r"""``norms[k]`` = :math:`\lVert \partial L/\partial h_k \rVert` for ``k = 0 .. depth``
     at initialisation (``k = 0``: the input), a read-only float64 array.
@@ -178,7 +179,7 @@ def profile_summary(seed=0):
     return out
 
 
-@lru_cache(maxsize=64)
+@shared
 def sigmoid_factors(depth=40, seed=0):
     r"""The sigmoid stack's per-layer gradient factor next to :math:`\sigma'` of that layer.
 
@@ -270,7 +271,7 @@ def unit_gradients(model, x, y):
 # --8<-- [end:dying]
 
 
-@lru_cache(maxsize=64)
+@shared
 def dying_relu(shift=SHIFT, epochs=DYING_EPOCHS, seed=0):
     r"""The dying-ReLU experiment for each activation of :data:`DYING` (under a second).
 
