@@ -99,6 +99,7 @@ for activation in r2.ACTIVATIONS:
             counts, edges = np.histogram(v, bins=30, range=span)
             ax.stairs(counts, edges, fill=True, color="#1e88e5")   # one artist, not 30 bars
             ax.set_yticks([])
+            ax.set_xticks(span, [f"{v:.2g}" for v in span])   # the two ends only
             ax.tick_params(labelsize=7)
             if init_name == "std1":
                 ax.set_title(f"layer {k}", fontsize=9)
@@ -179,6 +180,8 @@ for activation in ("relu", "sigmoid"):
         ax.plot(epochs, grid["plain"][k], "--", color="0.35", lw=1.4, label="without")
         ax.set_title(f"w = {grid['scales'][k]:.3g}", fontsize=9)
         ax.set_ylim(0, 1.02)
+        ax.set_xticks([0, r4.EPOCHS // 2, r4.EPOCHS])
+        ax.set_yticks([0, 0.5, 1])
         if np.isnan(grid["plain"][k, -1]):
             ax.text(0.5, 0.9, "without BN: diverged", transform=ax.transAxes, ha="center",
                     fontsize=8, color="0.35")
