@@ -811,17 +811,60 @@ are the same programs in both runs.
   finite values can overflow); `+=` in `Parameter.accumulate` (saves little, and a
   `.grad` array someone kept would change under them); `np.einsum` for BatchNorm's two
   sums (45 µs less per layer at batch 1000, harder to read).
-- **Not done, a design decision**: letting the first layer skip $\partial L/\partial x$
-  (0.55 ms at batch 1000, 0.1 ms at batch 100) needs a change to the layer protocol
-  (`backward` always returns $\partial L/\partial x$), which the chapters explain.
-- **Test suite and site build** (measured 2026-11-22, one run each): the suite took
-  about 200 s, of which `tests/test_site.py` about 135 s (it builds the site, about 60 s,
-  then drives a browser through it), the two R4 grid tests 22 s (64 training runs of
-  20 epochs: step (b) above, 12 800 times) and the labs run as scripts 12 s. The site
-  build (about 85 s) executes the four labs in Jupyter kernels; run as a script, lab 2
-  takes 27 s (42 s before the changes above), lab 3 10 s (12 s), labs 1 and 4 3 s each.
-  The R4 grid is cached within a process, but the test process, the labs' kernels and
-  the site build each compute it again.
+- **Skipping the first layer's input gradient** was left for a protocol decision on
+  2026-11-22; it was made on 2026-12-01 (below).
+- **Test suite and site build** on 2026-11-22: the suite took about 200 s, the site build
+  about 85 s; the R4 grid was computed again by the test process, the labs' kernels and
+  the site build.
+
+### What was changed (notes of 2026-12-01)
+
+*Written by hand; numbers measured on 2026-12-01 on the machine above, which was slower
+that day than on 2026-11-22 (the same PyTorch step took 1.9–2.9 ms instead of 1.45 ms), so
+compare ratios, not times, with the notes above.*
+
+- **The input gradient nobody reads.** `run_backward(model, g, input_grad=False)` (what
+  `train_step`, and so `fit`, uses) sets `needs_input_grad = False` on the model for that
+  call; a `Sequential` passes it on to its first layer only, and `Linear`, `RNN` and `LSTM`
+  then return None instead of multiplying by their input weights, as PyTorch skips the
+  gradient of an input that does not require one. A direct `backward(g)` is unchanged,
+  and `tests/test_layer_protocol.py` checks for every registered layer that the
+  parameter gradients are bit-identical either way. Measured A/B in one process, one
+  OpenBLAS thread, 15 alternating rounds: −0.26 ms of 2.29 ms at batch 100 and −2.26 ms
+  of 18.7 ms at batch 1000 (float32).
+- **Measured and kept**, A/B in the same way: the NaN/inf check of every layer's input
+  costs 0.11 ms at batch 100 and 0.83 ms at batch 1000, the finiteness check of all
+  gradients before the update 0.14 ms and 0.40 ms, fresh `.grad` arrays 0.09 ms and
+  0.13 ms. They are what makes a bad input or an overflow an error that names the layer,
+  and a diverging step one that is not taken; `np.isfinite(x).all()` is already the
+  cheapest exact check (a dot product with zeros is 1.2–1.5× faster but harder to read;
+  `min`/`max` and sums are slower).
+- **One computation per experiment per run.** `litnet.experiments.diskcache.shared` now
+  stores any nested result (dicts, tuples, NamedTuples, dataclasses of arrays, numbers
+  and strings) as an `.npz` plus a JSON tree, never pickled, and R2–R13's costly
+  functions use it; chapter 3's runs keep their trained weights as arrays and rebuild the
+  model (`litnet.io.load_state`). In one test or build run every network is trained
+  once: the lab kernels, the reproductions page and the tests read what the first
+  process computed. With a warm cache the four labs take 4.5, 13.3 → 9.3, 5.9 and 3.3 s
+  through a kernel (lab 2 also draws its 90 histogram panels with two ticks each).
+- **The site tests** only intercept requests that leave the site (the browser matches
+  the pattern), instead of routing every request through Python.
+- **pytest-xdist** (`-n auto --dist loadfile`, in the README's test command through
+  `pyproject.toml`): a file runs in one worker, so the site is built once; the slowest
+  files are collected first, so the build starts at once and the training-heavy files
+  fill the other worker. Coverage also measures subprocesses (`patch = ["subprocess"]`),
+  because an experiment is now computed by whichever process needs it first. On this
+  machine's two cores the suite took 134 s against 192 s serial, the same day and code
+  (`loadgroup` would be the finer tool, but pytest-xdist 3.8 does not group tests under
+  pytest 9.2: each worker built the site).
+- **Where the suite's time goes now** (one run, 134 s wall, 180 s of CPU): the site
+  build 63 s in one worker (the four labs in Jupyter kernels, MkDocs, mkdocstrings, the
+  search index; it computes whatever the other worker has not yet), the browser walk
+  over all 26 pages 30 s (about 1 s per page load in headless Chromium here, measured
+  outside pytest too), while the other worker runs the R4 grids (33 s: 64 runs of 200
+  steps of network (b), under coverage), the labs as scripts (13 s), the benchmark smoke
+  run (9 s) and the other 1 500 tests. The 60 s target would need the site worker's
+  build and browser walk alone (about 90 s) to halve; it is not reached.
 """.strip().splitlines()
 
 

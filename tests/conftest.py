@@ -47,3 +47,18 @@ def torch():
     finally:
         torch_module.set_default_dtype(previous)
         torch_module.set_num_threads(threads)
+
+
+# The slowest files first. With pytest-xdist (-n auto --dist loadfile: a file runs in one
+# worker, so the site is built once) the site build starts at once and the training-heavy
+# files fill the other workers, instead of one of them starting last and running alone.
+_FIRST = ("tests/test_site.py", "tests/test_ch2.py", "tests/test_notebooks.py",
+          "tests/test_ch3.py", "tests/test_ch4.py", "tests/test_bench.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return _FIRST.index(path) if path in _FIRST else len(_FIRST)
+
+    items.sort(key=rank)   # stable: the order within a file is kept

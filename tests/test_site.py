@@ -86,23 +86,6 @@ class _Collect(logging.Handler):
         self.records.append(f"{record.levelname} {record.name}: {record.getMessage()}")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _coverage_paused(pytestconfig):
-    """Trace nothing in this file. The tests that run before it have computed (and
-    measured) every experiment the build reads back from the caches; the tracer would
-    only slow down MkDocs, the HTTP server's threads and Playwright."""
-    plugin = pytestconfig.pluginmanager.getplugin("_cov")     # pytest-cov, when active
-    controller = getattr(plugin, "cov_controller", None)
-    if controller is None or not getattr(controller, "started", False):
-        yield
-        return
-    controller.pause()
-    try:
-        yield
-    finally:
-        controller.resume()
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     from mkdocs.commands.build import build
