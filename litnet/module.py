@@ -56,7 +56,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
     def backward(self, grad_out):
-        """Given ``dL/dout``, accumulate parameter gradients and return ``dL/dx``."""
+        """Given ``dL/dout``, accumulate parameter gradients and return ``dL/dx``
+        (or None when ``needs_input_grad`` is False and the layer skips it)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def __call__(self, x):
