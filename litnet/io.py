@@ -126,17 +126,17 @@ def load(model, path):
     >>> bool(np.array_equal(a.weight.data, b.weight.data))
     True
     """
-    return load_state(model, _read_npz(path), source=os.fspath(path))
+    return load_state(model, _read_npz(path), source=os.fspath(path), noun="file")
 # --8<-- [end:load]
 
 
-def load_state(model, state, *, source="the state"):
+def load_state(model, state, *, source="the state", noun="state"):
     """Copy the arrays of ``state`` (``{dotted_name: array}``, as :func:`state_arrays`
     gives) into the parameters and buffers of ``model``; return ``model``.
 
     The checks and messages of :func:`load`, which calls it (``source`` names where
-    the arrays came from); nothing is assigned unless everything matches, and the
-    model never aliases the given arrays.
+    the arrays came from, ``noun`` what a message calls them); nothing is assigned
+    unless everything matches, and the model never aliases the given arrays.
 
     Examples
     --------
@@ -148,13 +148,13 @@ def load_state(model, state, *, source="the state"):
     """
     expected = state_arrays(model)
     stored = {name: np.asarray(a) for name, a in state.items()}
-    problems = [f"missing from the file: {n!r}" for n in expected if n not in stored]
+    problems = [f"missing from the {noun}: {n!r}" for n in expected if n not in stored]
     problems += [f"not in the model: {n!r}" for n in stored if n not in expected]
-    problems += [f"{n!r}: file has shape {stored[n].shape}, model expects {a.shape}"
+    problems += [f"{n!r}: {noun} has shape {stored[n].shape}, model expects {a.shape}"
                  for n, a in expected.items() if n in stored and stored[n].shape != a.shape]
     if problems:
         raise ValueError(f"load: {source} does not match the model:\n  " + "\n  ".join(problems))
-    wrong = [f"{n!r}: file has {stored[n].dtype}, model has {a.dtype}"
+    wrong = [f"{n!r}: {noun} has {stored[n].dtype}, model has {a.dtype}"
              for n, a in expected.items() if stored[n].dtype != a.dtype]
     if wrong:
         raise TypeError(f"load: {source} has other dtypes than the model (convert the model "

@@ -243,3 +243,18 @@ def test_saved_file_has_ordinary_permissions(tmp_path):
     (tmp_path / "plain").write_bytes(b"")
     assert os.stat(path).st_mode == os.stat(tmp_path / "plain").st_mode
     assert ln.load(ln.ReLU(), path).training
+
+
+def test_load_state_checks_like_load_and_copies():
+    rng = np.random.default_rng(0)
+    a = ln.Sequential(ln.Linear(3, 2, rng=rng, dtype=np.float64),
+                      ln.BatchNorm1d(2, dtype=np.float64))
+    a(rng.standard_normal((4, 3)))                     # running statistics move
+    state = ln.io.state_arrays(a)
+    b = ln.load_state(ln.Sequential(ln.Linear(3, 2, rng=rng, dtype=np.float64),
+                                    ln.BatchNorm1d(2, dtype=np.float64)), state)
+    for name, value in ln.io.state_arrays(b).items():
+        assert value.tobytes() == state[name].tobytes() and value is not state[name], name
+    with pytest.raises(ValueError, match=r"load: the state does not match the model:\n  "
+                                         r"missing from the state: '0\.bias'"):
+        ln.load_state(b, {k: v for k, v in state.items() if k != "0.bias"})
