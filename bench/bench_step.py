@@ -839,7 +839,7 @@ compare ratios, not times, with the notes above.*
   and a diverging step one that is not taken; `np.isfinite(x).all()` is already the
   cheapest exact check (a dot product with zeros is 1.2–1.5× faster but harder to read;
   `min`/`max` and sums are slower).
-- **One computation per experiment per run.** `litnet.experiments.diskcache.shared` now
+- **One computation per experiment per run.** `litnet.cache.shared` now
   stores any nested result (dicts, tuples, NamedTuples, dataclasses of arrays, numbers
   and strings) as an `.npz` plus a JSON tree, never pickled, and R2–R13's costly
   functions use it; chapter 3's runs keep their trained weights as arrays and rebuild the

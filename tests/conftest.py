@@ -16,7 +16,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Experiments computed by this test process are shared with the notebook kernels of the
-# site build that tests/test_site.py runs (see litnet/experiments/diskcache.py).
+# site build that tests/test_site.py runs (see litnet/cache.py).
 if not os.environ.get("LITNET_CACHE_DIR"):
     import atexit
     import shutil

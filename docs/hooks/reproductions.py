@@ -71,7 +71,7 @@ def _compute():
 def on_config(config):
     # One folder for the whole build (or `mkdocs serve` session), shared with the lab
     # kernels: an experiment trained here is not trained again in a notebook. The keys
-    # hash litnet's source (litnet/experiments/diskcache.py), so nothing goes stale.
+    # hash litnet's source (litnet/cache.py), so nothing goes stale.
     if not os.environ.get("LITNET_CACHE_DIR"):
         folder = tempfile.mkdtemp(prefix="litnet-build-cache-")
         os.environ["LITNET_CACHE_DIR"] = folder

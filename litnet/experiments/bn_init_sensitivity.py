@@ -29,7 +29,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 SCALES = np.logspace(0, -4, 16)
 N_TRAIN, HIDDEN, DEPTH = 1000, 100, 5

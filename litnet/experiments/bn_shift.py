@@ -32,7 +32,7 @@ import numpy as np
 
 from ..training import predict
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 from .sigmoid_bn import BATCH_SIZE, BINS, bin_centres, build, digits, run
 
 #: setting -> (label, weight std or None for R6's 1/sqrt(n_in))

@@ -50,7 +50,7 @@ from ..optim import Adam
 from ..residual import Residual
 from ..training import evaluate, fit
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 DEPTH = 40
 N_CLASSES = 10

@@ -41,7 +41,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 DEPTH, WIDTH, N_CLASSES = 5, 100, 10
 LR, BATCH, EPOCHS, CLIP = 0.1, 100, 10, 1.0

@@ -38,7 +38,7 @@ from ..layernorm import LayerNorm
 from ..linear import Linear
 from ..losses import softmax_cross_entropy
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 from .sigmoid_bn import GROUPS, NORMS, WIDTH, build, digits, run
 
 N_OTHERS = 31          # the other samples of the batch in batch_dependence

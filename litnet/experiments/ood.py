@@ -44,7 +44,7 @@ from ..diagnostics import record
 from ..losses import softmax
 from ..training import predict
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 from .sigmoid_bn import digits, run
 
 #: input set -> label

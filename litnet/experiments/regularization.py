@@ -32,7 +32,7 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100

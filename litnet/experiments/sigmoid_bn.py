@@ -41,7 +41,7 @@ from ..module import Sequential
 from ..optim import SGD, Adam
 from ..training import evaluate, fit
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 N_IN, WIDTH, DEPTH, N_CLASSES = 64, 100, 5, 10
 EPOCHS, LR, BATCH_SIZE = 20, 0.1, 100
@@ -211,7 +211,7 @@ def _train(activation, norm, init_std, optimizer, epochs, seed):
 
 @lru_cache(maxsize=64)
 def _run(activation, norm, init_std, optimizer, epochs, seed):
-    # the trained weights may come from another process (see diskcache): rebuild the model
+    # the trained weights may come from another process (see litnet.cache): rebuild the model
     result = dict(_train(activation, norm, init_std, optimizer, epochs, seed))
     model = load_state(build(activation, norm, init_std=init_std, seed=seed),
                        result.pop("state"))

@@ -67,7 +67,7 @@ from ..module import Sequential, run_backward
 from ..optim import SGD
 from ..training import fit, predict
 from .claim import Claim
-from .diskcache import shared
+from ..cache import shared
 
 WIDTH, BATCH, N_CLASSES, DEPTHS = 100, 200, 10, (10, 40)
 

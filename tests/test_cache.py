@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from litnet.experiments import diskcache
+from litnet import cache
 
 
 def test_second_process_reads_instead_of_recomputing(tmp_path, monkeypatch):
@@ -13,31 +13,31 @@ def test_second_process_reads_instead_of_recomputing(tmp_path, monkeypatch):
         calls.append(n)
         return np.linspace(0, 1, n)
 
-    first = diskcache.shared(grid)(5)
+    first = cache.shared(grid)(5)
     files = list(tmp_path.glob("*.npz"))
     assert len(files) == 1 and calls == [5]
-    again = diskcache.shared(grid)(5)  # a fresh wrapper stands for another process
+    again = cache.shared(grid)(5)  # a fresh wrapper stands for another process
     assert calls == [5]
     np.testing.assert_array_equal(first, again)
     assert not again.flags.writeable
-    diskcache.shared(grid)(6)
+    cache.shared(grid)(6)
     assert calls == [5, 6] and len(list(tmp_path.glob("*.npz"))) == 2
 
 
 def test_without_the_variable_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.delenv("LITNET_CACHE_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert diskcache.shared(lambda n: np.zeros(n))(3).tolist() == [0.0, 0.0, 0.0]
+    assert cache.shared(lambda n: np.zeros(n))(3).tolist() == [0.0, 0.0, 0.0]
     assert not list(tmp_path.iterdir())
 
 
 def test_key_depends_on_the_source(monkeypatch, tmp_path):
     monkeypatch.setenv("LITNET_CACHE_DIR", str(tmp_path))
-    a = diskcache._path(test_key_depends_on_the_source, (1,))
-    diskcache.source_hash.cache_clear()
-    monkeypatch.setattr(diskcache.np, "__version__", "0.0-other")
-    b = diskcache._path(test_key_depends_on_the_source, (1,))
-    diskcache.source_hash.cache_clear()
+    a = cache._path(test_key_depends_on_the_source, (1,))
+    cache.source_hash.cache_clear()
+    monkeypatch.setattr(cache.np, "__version__", "0.0-other")
+    b = cache._path(test_key_depends_on_the_source, (1,))
+    cache.source_hash.cache_clear()
     assert a != b
 
 
@@ -53,8 +53,8 @@ def test_nested_results_round_trip_bit_for_bit(tmp_path, monkeypatch):
         "centres": Centres(*[rng.standard_normal(3) for _ in Centres._fields]),
         "list": [None, "text", np.float64(1 / 3), rng.standard_normal((2, 2)).astype(np.float32)],
     }
-    first = diskcache.shared(lambda: value)()
-    again = diskcache.shared(lambda: value)()          # read from the file
+    first = cache.shared(lambda: value)()
+    again = cache.shared(lambda: value)()          # read from the file
     assert len(list(tmp_path.glob("*.npz"))) == 1
     for got in (first, again):
         curves = got[("sgd", 1)]
@@ -77,6 +77,6 @@ def test_unstorable_results_and_foreign_classes_are_refused(tmp_path, monkeypatc
 
     monkeypatch.setenv("LITNET_CACHE_DIR", str(tmp_path))
     with pytest.raises(TypeError, match="cannot store a set"):
-        diskcache.shared(lambda: {1, 2})()
+        cache.shared(lambda: {1, 2})()
     with pytest.raises(ValueError, match="refusing to rebuild the class 'os:system'"):
-        diskcache._decode(json.loads('{"namedtuple": "os:system", "items": []}'), {})
+        cache._decode(json.loads('{"namedtuple": "os:system", "items": []}'), {})

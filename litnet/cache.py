@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - Windows: no lock, at worst computed tw
 
 import numpy as np
 
-_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
 
 
 @functools.cache
