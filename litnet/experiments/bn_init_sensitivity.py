@@ -23,13 +23,13 @@ import numpy as np
 from .. import init
 from ..activations import ReLU, Sigmoid
 from ..batchnorm import BatchNorm1d
+from ..cache import shared
 from ..data import load_digits
 from ..linear import Linear
 from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from ..cache import shared
 
 SCALES = np.logspace(0, -4, 16)
 N_TRAIN, HIDDEN, DEPTH = 1000, 100, 5

@@ -30,9 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..cache import shared
 from ..training import predict
 from .claim import Claim
-from ..cache import shared
 from .sigmoid_bn import BATCH_SIZE, BINS, bin_centres, build, digits, run
 
 #: setting -> (label, weight std or None for R6's 1/sqrt(n_in))

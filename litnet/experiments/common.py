@@ -37,7 +37,7 @@ def mlp(widths, activation, *, rng, init=None, head_init=None, norm=None, dropou
     ['Linear', 'BatchNorm1d', 'ReLU', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
     """
     layers = []
-    for n_in, n_out in zip(widths[:-2], widths[1:-1]):
+    for n_in, n_out in zip(widths[:-2], widths[1:-1], strict=True):
         layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype))
         if norm is not None:
             layers.append(norm(n_out, dtype))

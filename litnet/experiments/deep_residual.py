@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..activations import Sigmoid
+from ..cache import shared
 from ..data import load_digits
 from ..diagnostics import forward_backward, record
 from ..init import xavier_normal
@@ -50,7 +51,6 @@ from ..optim import Adam
 from ..residual import Residual
 from ..training import evaluate, fit
 from .claim import Claim
-from ..cache import shared
 
 DEPTH = 40
 N_CLASSES = 10

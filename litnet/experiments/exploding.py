@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import init as _init
 from ..activations import ReLU
+from ..cache import shared
 from ..data import load_digits
 from ..diagnostics import gradient_norms
 from ..linear import Linear
@@ -41,7 +42,6 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from ..cache import shared
 
 DEPTH, WIDTH, N_CLASSES = 5, 100, 10
 LR, BATCH, EPOCHS, CLIP = 0.1, 100, 10, 1.0

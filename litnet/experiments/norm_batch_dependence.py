@@ -32,13 +32,13 @@ import numpy as np
 
 from ..activations import Sigmoid
 from ..batchnorm import BatchNorm1d
+from ..cache import shared
 from ..diagnostics import record
 from ..groupnorm import GroupNorm
 from ..layernorm import LayerNorm
 from ..linear import Linear
 from ..losses import softmax_cross_entropy
 from .claim import Claim
-from ..cache import shared
 from .sigmoid_bn import GROUPS, NORMS, WIDTH, build, digits, run
 
 N_OTHERS = 31          # the other samples of the batch in batch_dependence

@@ -40,11 +40,11 @@ import numpy as np
 
 from ..activations import ReLU
 from ..batchnorm import BatchNorm1d
+from ..cache import shared
 from ..diagnostics import record
 from ..losses import softmax
 from ..training import predict
 from .claim import Claim
-from ..cache import shared
 from .sigmoid_bn import digits, run
 
 #: input set -> label

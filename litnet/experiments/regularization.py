@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import init
 from ..activations import ReLU
+from ..cache import shared
 from ..data import load_digits
 from ..dropout import Dropout
 from ..linear import Linear
@@ -32,7 +33,6 @@ from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from .claim import Claim
-from ..cache import shared
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100

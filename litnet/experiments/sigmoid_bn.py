@@ -31,6 +31,7 @@ import numpy as np
 from .. import init
 from ..activations import ReLU, Sigmoid
 from ..batchnorm import BatchNorm1d
+from ..cache import shared
 from ..data import load_digits
 from ..diagnostics import Probe
 from ..groupnorm import GroupNorm
@@ -41,7 +42,6 @@ from ..module import Sequential
 from ..optim import SGD, Adam
 from ..training import evaluate, fit
 from .claim import Claim
-from ..cache import shared
 
 N_IN, WIDTH, DEPTH, N_CLASSES = 64, 100, 5, 10
 EPOCHS, LR, BATCH_SIZE = 20, 0.1, 100

@@ -59,6 +59,7 @@ import numpy as np
 
 from .. import init as _init
 from ..activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
+from ..cache import shared
 from ..data import load_digits
 from ..diagnostics import gradient_norms, record
 from ..linear import Linear
@@ -67,7 +68,6 @@ from ..module import Sequential, run_backward
 from ..optim import SGD
 from ..training import fit, predict
 from .claim import Claim
-from ..cache import shared
 
 WIDTH, BATCH, N_CLASSES, DEPTHS = 100, 200, 10, (10, 40)
 
