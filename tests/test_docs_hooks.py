@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib.util
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ HOOKS = Path(__file__).resolve().parents[1] / "docs" / "hooks"
 def load(name):
     spec = importlib.util.spec_from_file_location(f"docs_hooks_{name}", HOOKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -126,4 +128,52 @@ def test_api_hook_lists_every_experiment_module():
     api = load("api")
     out = api.on_page_markdown(f"x\n\n{api.MARKER}\n", page("api/experiments.md"), None, None)
     assert "::: litnet.experiments.residual_example" in out
-    assert "::: litnet.experiments.claim" not in out
+    assert "::: litnet.experiments.claim" in out and "::: litnet.experiments.common" in out
+
+
+# -- live ---------------------------------------------------------------------------
+live = load("live")
+
+
+def test_live_number_is_computed_and_marked():
+    out = live.substitute("x {{ vanishing.DEPTHS[1] }} y {{ 0.2351 | .2f }}", live._namespace())
+    assert 'data-litnet="litnet.experiments.vanishing.DEPTHS[1]"' in out
+    assert ">40</span> y " in out and ">0.24</span>" in out
+
+
+def test_quote_is_marked_with_its_source():
+    out = live.substitute('{{ quote("94.4 %", "note 001") }}', live._namespace())
+    assert out == ('<span class="quoted" data-source="note 001" '
+                   'title="Quoted from note 001">94.4 %</span>')
+
+
+def test_braces_in_fenced_code_are_left_alone():
+    text = "```python\nd = {{1: 2}}\n```\n"
+    assert live.substitute(text, live._namespace()) == text
+
+
+def test_figure_is_embedded_with_alt_text_and_caption():
+    ns = live._namespace()
+    out = live.substitute('{{ figure(plotting.figure()[0], alt="An empty set of axes for '
+                          'the test", caption="Empty.") }}', ns)
+    assert 'src="data:image/svg+xml;base64,' in out and "<figcaption>Empty.</figcaption>" in out
+    with pytest.raises(ValueError, match="alt text"):
+        live.substitute('{{ figure(plotting.figure()[0], alt="axes", caption="") }}', ns)
+
+
+def test_a_failing_expression_fails_the_build():
+    with pytest.raises(ValueError, match="no_such_name"):
+        live.substitute("{{ no_such_name }}", live._namespace(), "ch0.md")
+
+
+def test_claim_is_looked_up_by_id():
+    assert live.claim("R1.loss_plain").id == "R1.loss_plain"
+    with pytest.raises(KeyError):
+        live.claim("R1.nothing")
+
+
+def test_unmarked_numbers_skip_code_math_and_marks():
+    page = ('<article><p>43 % and <span class="arithmatex">0.25</span> <code>1e-6</code> '
+            '<span class="quoted" data-source="note 001">11 %</span> 2.5 and 1e-3</p></article>'
+            '<p>9.9 % outside the article</p>')
+    assert live.unmarked_numbers(page) == ["43 %", "2.5", "1e-3"]

@@ -17,6 +17,7 @@ import http.server
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -187,6 +188,35 @@ def test_snippets_embed_the_real_source(site):
     page = (site.dir / "chapters" / "ch1-vanishing-gradients" / "index.html").read_text("utf-8")
     assert "--8&lt;--" not in page and "--8<--" not in page
     assert "Sigmoid" in page
+
+
+CHAPTERS = sorted(p.stem for p in (ROOT / "docs" / "chapters").glob("*.md"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_numbers_are_live_or_quoted(site, chapter):
+    """No decimal, percentage or power of ten in a chapter's prose is typed by hand: each
+    is computed at build (data-litnet) or marked as a quotation (data-source)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks_live", ROOT / "docs/hooks/live.py")
+    live = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = live            # dataclasses look their module up
+    spec.loader.exec_module(live)
+    page = (site.dir / "chapters" / chapter / "index.html").read_text("utf-8")
+    assert live.unmarked_numbers(page) == []
+    assert "{{" not in page and "}}" not in page
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_figures_are_drawn_with_alt_text(site, chapter):
+    page = (site.dir / "chapters" / chapter / "index.html").read_text("utf-8")
+    figures = re.findall(r'<figure class="litnet-figure".*?</figure>', page, re.S)
+    minimum = 2 if chapter.startswith("ch4") else 3
+    assert len(figures) >= minimum
+    for fig in figures:
+        assert 'src="data:image/svg+xml;base64,' in fig
+        assert re.search(r'alt="[^"]{20,}"', fig) and "<figcaption>" in fig
 
 
 # ---------------------------------------------------------------------------------------

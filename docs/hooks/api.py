@@ -10,7 +10,6 @@ from __future__ import annotations
 import pkgutil
 
 MARKER = "<!-- api:experiments -->"
-DOCUMENTED_ABOVE = {"claim"}
 
 
 def on_page_markdown(markdown, page, config, files):
@@ -20,7 +19,7 @@ def on_page_markdown(markdown, page, config, files):
 
     names = sorted(
         m.name for m in pkgutil.iter_modules(pkg.__path__)
-        if not m.name.startswith("_") and m.name not in DOCUMENTED_ABOVE
+        if not m.name.startswith("_")
     )
     blocks = "\n\n".join(f"::: litnet.experiments.{name}" for name in names)
     return markdown.replace(MARKER, blocks)
