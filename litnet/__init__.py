@@ -4,11 +4,12 @@ Every layer has an explicit ``forward`` and ``backward``; the documentation
 site embeds this source and reproduces four study notes with it.
 """
 
-from . import data, diagnostics, init, optim
+from . import data, diagnostics, evaluation, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm1d, batchnorm_backward_graph
 from .clip import clip_grad_norm_, clip_grad_value_
 from .dropout import Dropout
+from .evaluation import accuracy, evaluate, predict
 from .gradcheck import gradcheck, gradcheck_loss
 from .groupnorm import GroupNorm
 from .interop import to_torch
@@ -21,7 +22,7 @@ from .module import Module, Sequential, run_backward
 from .parameter import Parameter
 from .residual import Residual
 from .rnn import RNN
-from .training import History, accuracy, evaluate, fit
+from .training import Diverged, History, fit
 
 __version__ = "0.1.0"
 
@@ -32,7 +33,7 @@ __all__ = [
     "softmax", "softmax_cross_entropy",
     "clip_grad_norm_", "clip_grad_value_", "optim",
     "BatchNorm1d", "Dropout", "GroupNorm", "LayerNorm", "Residual", "batchnorm_backward_graph",
-    "History", "accuracy", "diagnostics", "evaluate", "fit",
+    "Diverged", "History", "accuracy", "diagnostics", "evaluate", "evaluation", "fit", "predict",
     "LSTM", "RNN",
     "data", "load", "load_state", "save", "to_torch",
 ]

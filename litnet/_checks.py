@@ -1,4 +1,10 @@
-"""Input validation shared by every layer: clear errors instead of broadcasting ones."""
+"""Validation shared by every layer, optimizer and the training loop.
+
+Clear errors instead of broadcasting ones: every message names its owner (the layer,
+``"fit"``, ...), what it expected and what it got. The constructor checks
+(:func:`check_int`, :func:`check_rng`, :func:`check_float_dtype`) are written once
+here so that every layer is exactly as strict as every other.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,36 @@ def _who(owner):
     # The repr of a layer is built only when an error is raised: it costs far more
     # than the checks themselves, and these run on every forward and backward.
     return owner if isinstance(owner, str) else repr(owner)
+
+
+def check_int(owner, name, value, *, minimum=1):
+    """Return ``value`` as an int if it is an integer ``>= minimum``; else a ValueError.
+
+    ``bool`` is rejected although Python counts it as an int: ``Linear(True, 2)``
+    is a mistake, not one input feature.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = {0: "non-negative", 1: "positive"}.get(minimum, f">= {minimum}")
+        raise ValueError(f"{_who(owner)}: {name} must be a {kind} int, got {value!r}")
+    return int(value)
+
+
+def check_rng(owner, rng):
+    """Return ``rng`` if it is a ``numpy.random.Generator``; else a TypeError."""
+    if not isinstance(rng, np.random.Generator):
+        got = "nothing" if rng is None else f"a {type(rng).__name__}"
+        raise TypeError(f"{_who(owner)}: rng must be a numpy.random.Generator, e.g. "
+                        f"rng=np.random.default_rng(seed); got {got} (litnet never uses a "
+                        "global random state)")
+    return rng
+
+
+def check_float_dtype(owner, dtype):
+    """Return ``dtype`` as a floating ``numpy.dtype``; else a TypeError."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"{_who(owner)}: dtype must be a floating dtype, got {dtype}")
+    return dtype
 
 
 def check_array(owner, x, *, ndim=None, features=None, feature_axis=1, name="input",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_float_dtype, check_grad, check_int, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -110,17 +110,12 @@ class BatchNorm1d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, eval_uses_batch_stats=False, dtype=np.float32):
         super().__init__()
-        if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
-            raise ValueError(f"BatchNorm1d: num_features must be a positive int, "
-                             f"got {num_features!r}")
+        self.num_features = check_int("BatchNorm1d", "num_features", num_features)
         if not eps > 0:
             raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        dtype = np.dtype(dtype)
-        if not np.issubdtype(dtype, np.floating):
-            raise TypeError(f"BatchNorm1d: dtype must be a floating dtype, got {dtype}")
-        self.num_features = int(num_features)
+        dtype = check_float_dtype("BatchNorm1d", dtype)
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)

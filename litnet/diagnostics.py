@@ -37,90 +37,21 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import Sigmoid, Tanh
+from .evaluation import predict
 from .losses import softmax_cross_entropy
-from .module import Module, run_backward
-from .training import predict
+from .module import Module
+from .table import Table
+
+__all__ = ["DEFAULT_SATURATION", "LayerRecord", "Probe", "Recorder", "Table",
+           "forward_backward", "gradient_norms", "parameter_grad_norms", "record", "select"]
 
 #: Default saturation bounds (low, high) of an activation's *output*.
 DEFAULT_SATURATION = {Sigmoid: (0.05, 0.95), Tanh: (-0.95, 0.95)}
 
 
-# -- a small table -----------------------------------------------------------
-class Table:
-    """Rows of named values that print as text or Markdown.
-
-    Parameters
-    ----------
-    rows : iterable of dict
-    columns : list of str, optional
-        Column order; default: the keys in order of first appearance.
-
-    Examples
-    --------
-    >>> t = Table([{"layer": 1, "std": 0.12345}, {"layer": 2, "std": 0.5}])
-    >>> t.column("std").tolist()
-    [0.12345, 0.5]
-    >>> print(t)
-    layer     std
-        1  0.1235
-        2     0.5
-    >>> print(t.to_markdown())
-    | layer | std |
-    |---:|---:|
-    | 1 | 0.1235 |
-    | 2 | 0.5 |
-    """
-
-    def __init__(self, rows, columns=None):
-        self.rows = [dict(r) for r in rows]
-        if columns is None:
-            columns = list(dict.fromkeys(k for r in self.rows for k in r))
-        self.columns = list(columns)
-
-    def column(self, name):
-        """The values of one column as an array (NaN where a row has none)."""
-        if name not in self.columns:
-            raise KeyError(f"Table has no column {name!r}; columns: {self.columns}")
-        return np.array([r.get(name, np.nan) for r in self.rows])
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __getitem__(self, key):
-        """``table[i]`` is a row (dict), ``table["name"]`` a column."""
-        return self.column(key) if isinstance(key, str) else self.rows[key]
-
-    def _cells(self, fmt):
-        def cell(v):
-            if v is None:
-                return "-"
-            if isinstance(v, (float, np.floating)):
-                return fmt.format(v)
-            return str(v)
-        return [[cell(r.get(c)) for c in self.columns] for r in self.rows]
-
-    def to_markdown(self, fmt="{:.4g}"):
-        """A Markdown table; numbers formatted with ``fmt``."""
-        lines = ["| " + " | ".join(self.columns) + " |",
-                 "|" + "|".join("---:" for _ in self.columns) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self._cells(fmt)]
-        return "\n".join(lines)
-
-    def __str__(self, fmt="{:.4g}"):
-        cells = [list(self.columns)] + self._cells(fmt)
-        widths = [max(len(row[j]) for row in cells) for j in range(len(self.columns))]
-        return "\n".join("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True))
-                         for row in cells)
-
-    __repr__ = __str__
-
-
 # -- per-layer accumulation --------------------------------------------------
 def _norm(a):
-    if a is None:              # a gradient nobody asked for (run_backward(input_grad=False))
+    if a is None:              # a gradient nobody asked for (backward(g, input_grad=False))
         return np.nan
     a = np.asarray(a, dtype=np.float64).ravel()
     return float(np.sqrt(a @ a))
@@ -245,29 +176,6 @@ class LayerRecord:
 
 
 # -- choosing layers ---------------------------------------------------------
-def named_modules(model):
-    """``(dotted_name, module)`` for the model (name ``""``) and every descendant.
-
-    Examples
-    --------
-    >>> import litnet as ln
-    >>> [n for n, _ in named_modules(ln.Sequential(ln.ReLU(), ln.Sequential(ln.Tanh())))]
-    ['', '0', '1', '1.0']
-    """
-    out, seen = [], set()
-
-    def walk(prefix, module):
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        out.append((prefix, module))
-        for name, child in module.named_children():
-            walk(f"{prefix}.{name}" if prefix else name, child)
-
-    walk("", model)
-    return out
-
-
 def select(model, layers=None):
     """The ``(name, module)`` pairs of ``model`` that ``layers`` designates.
 
@@ -283,7 +191,7 @@ def select(model, layers=None):
     >>> [name for name, _ in select(model, ln.Tanh)], [name for name, _ in select(model)]
     (['1'], ['0', '1'])
     """
-    named = named_modules(model)
+    named = list(model.named_modules())
     if layers is None:
         return [(n, m) for n, m in named if next(m.children(), None) is None]
     if isinstance(layers, type) or (isinstance(layers, tuple)
@@ -353,9 +261,8 @@ class Recorder:
     keep : bool
         Also keep a copy of every recorded array (:meth:`values`).
     grads : bool
-        Attach backward hooks too. They fire when a container (or
-        :func:`litnet.run_backward`) runs the layer's backward: the root
-        model's own hook only fires with ``run_backward(model, g)``.
+        Attach backward hooks too. They fire whenever the layer's backward
+        runs, called by a container or directly (``model.backward(g)``).
     """
 
     def __init__(self, model, layers=None, *, what="output", saturation=None, bins=None,
@@ -495,18 +402,17 @@ def forward_backward(model, x, y, loss_fn=softmax_cross_entropy):
         The loss.
     """
     grads = [(p, p.grad) for p in model.parameters()]
-    buffers = [(m, name, np.array(getattr(m, name), copy=True)) for m in model.modules()
-               for name in m.__dict__.get("_buffer_names", ())]
+    buffers = [(name, np.array(buf, copy=True)) for name, buf in model.named_buffers()]
     try:
         for p, _ in grads:
             p.zero_grad()
         loss, g = loss_fn(model(x), y)
-        run_backward(model, g)
+        model.backward(g)
     finally:
         for p, old in grads:
             p.grad = old
-        for m, name, old in buffers:
-            setattr(m, name, old)
+        for name, old in buffers:
+            model.set_buffer(name, old)
     return float(loss)
 
 
@@ -570,7 +476,7 @@ class Probe:
     """A :func:`litnet.fit` callback that records layers on fixed inputs every epoch.
 
     After every epoch (and before training, as epoch 0, if ``at_start``) it
-    runs ``x`` through the model in evaluation mode (:func:`litnet.training.predict`)
+    runs ``x`` through the model in evaluation mode (:func:`litnet.evaluation.predict`)
     inside a fresh :class:`Recorder` built with ``layers`` and ``options``
     (``what``, ``bins``, ``hist_range``, ``saturation``, ``keep``).
 

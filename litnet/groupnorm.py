@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, check_int, require_forward
 from .layernorm import normalize, normalize_backward
 from .module import Module
 from .parameter import Parameter
@@ -62,9 +62,8 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, dtype=np.float32):
         super().__init__()
-        for name, n in (("num_groups", num_groups), ("num_channels", num_channels)):
-            if not isinstance(n, (int, np.integer)) or n <= 0:
-                raise ValueError(f"GroupNorm: {name} must be a positive int, got {n!r}")
+        check_int("GroupNorm", "num_groups", num_groups)
+        check_int("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
                              f"num_groups ({num_groups})")

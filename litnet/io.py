@@ -89,17 +89,6 @@ def _read_npz(path):
                          f"or not written by litnet.save): {e}") from e
 
 
-def _modules_by_path(model):
-    """``{dotted_path: module}`` for ``model`` (path ``""``) and every descendant."""
-    found, stack = {}, [("", model)]
-    while stack:
-        path, module = stack.pop()
-        found[path] = module
-        stack.extend((f"{path}.{name}" if path else name, child)
-                     for name, child in module.named_children())
-    return found
-
-
 # --8<-- [start:load]
 def load(model, path):
     """Load the parameters and buffers saved by :func:`save` into ``model``; return it.
@@ -159,12 +148,11 @@ def load_state(model, state, *, source="the state", noun="state"):
     if wrong:
         raise TypeError(f"load: {source} has other dtypes than the model (convert the model "
                         "with model.to(dtype) first):\n  " + "\n  ".join(wrong))
-    params, modules = dict(model.named_parameters()), _modules_by_path(model)
+    params = dict(model.named_parameters())
     for name, stored_array in stored.items():
         array = np.array(stored_array)      # a private copy: nothing is aliased
         if name in params:
             params[name].data = array
         else:                              # a buffer: set it on the module that owns it
-            owner, _, attr = name.rpartition(".")
-            setattr(modules[owner], attr, array)
+            model.set_buffer(name, array)
     return model

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, check_int, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -121,11 +121,11 @@ class LayerNorm(Module):
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
-        valid = isinstance(normalized_shape, (tuple, list)) and len(normalized_shape) > 0 \
-            and all(isinstance(n, (int, np.integer)) and n > 0 for n in normalized_shape)
-        if not valid:
+        if not isinstance(normalized_shape, (tuple, list)) or len(normalized_shape) == 0:
             raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a "
                              f"non-empty tuple of positive ints, got {normalized_shape!r}")
+        for n in normalized_shape:
+            check_int("LayerNorm", "normalized_shape", n)
         if not eps > 0:
             raise ValueError(f"LayerNorm: eps must be positive, got {eps!r}")
         self.normalized_shape = tuple(int(n) for n in normalized_shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init as _init
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, check_int, check_rng, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -56,13 +56,9 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, init=None, *, rng=None,
                  dtype=np.float32):
         super().__init__()
-        if rng is None:
-            raise TypeError("Linear: pass rng=np.random.default_rng(seed); litnet never uses "
-                            "a global random state")
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(n, (int, np.integer)) or n <= 0:
-                raise ValueError(f"Linear: {name} must be a positive int, got {n!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        check_rng("Linear", rng)
+        self.in_features = check_int("Linear", "in_features", in_features)
+        self.out_features = check_int("Linear", "out_features", out_features)
         init = init or _init.lecun_uniform
         self.weight = Parameter(init((self.out_features, self.in_features), rng=rng, dtype=dtype))
         self.bias = Parameter(np.zeros(self.out_features, dtype=dtype)) if bias else None
@@ -80,13 +76,13 @@ class Linear(Module):
     # --8<-- [end:forward]
 
     # --8<-- [start:backward]
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         x = require_forward(self, self._x)
         g = check_grad(self, grad_out, (x.shape[0], self.out_features))
         self.weight.accumulate(g.T @ x)          # dL/dW = g^T x
         if self.bias is not None:
             self.bias.accumulate(g.sum(axis=0))  # dL/db = sum over the batch
-        if not self.needs_input_grad:            # x is the data: nobody reads dL/dx
+        if not input_grad:                       # x is the data: nobody reads dL/dx
             return None
         return g @ self.weight.data              # dL/dx = g W
     # --8<-- [end:backward]

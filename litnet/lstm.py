@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_grad, require_forward
+from ._recurrent import accumulate_shared, check_sequence, recurrent_parameters, sizes
 from .module import Module
-from .rnn import _accumulate_shared, _check_sequence, _recurrent_parameters, _sizes
 
 
 def _sigmoid(z):
@@ -113,8 +113,8 @@ class LSTM(Module):
 
     def __init__(self, input_size, hidden_size, *, rng=None, dtype=np.float32):
         super().__init__()
-        self.input_size, self.hidden_size = _sizes("LSTM", input_size, hidden_size)
-        _recurrent_parameters(self, gates=4, rng=rng, dtype=dtype)
+        self.input_size, self.hidden_size = sizes("LSTM", input_size, hidden_size)
+        recurrent_parameters(self, gates=4, rng=rng, dtype=dtype)
         self._cache = None
 
     def forward(self, x, h0=None, c0=None):
@@ -122,7 +122,7 @@ class LSTM(Module):
 
         ``lstm(x)`` starts from zeros; call ``lstm.forward(x, h0, c0)`` to start elsewhere.
         """
-        x, (h, c) = _check_sequence(self, x, h0=h0, c0=c0)
+        x, (h, c) = check_sequence(self, x, h0=h0, c0=c0)
         N, T, _ = x.shape
         H = self.hidden_size
         xw = x @ self.weight_ih_l0.data.T + self.bias_ih_l0.data   # input part, all steps
@@ -147,7 +147,7 @@ class LSTM(Module):
         self.h_n, self.c_n = h, c
         return hs[:, 1:].copy()
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         """Backpropagate ``dL/d(out)`` (N, T, H) through time; return ``dL/dx`` (N, T, D)."""
         x, hs, cs, gates = require_forward(self, self._cache)
         N, T, _ = x.shape
@@ -173,8 +173,8 @@ class LSTM(Module):
             dh_next = dz[:, t] @ W_hh                          # dz_t/dh_{t-1} = W_hh
             # --8<-- [end:backward_step]
         self.grad_h0, self.grad_c0 = dh_next, dc_next
-        _accumulate_shared(self, dz, x, hs[:, :-1])
-        if not self.needs_input_grad:                    # x is the data: skip dL/dx
+        accumulate_shared(self, dz, x, hs[:, :-1])
+        if not input_grad:                               # x is the data: skip dL/dx
             return None
         return dz @ self.weight_ih_l0.data               # dL/dx_t = delta z_t W_ih, every t
 

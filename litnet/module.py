@@ -9,10 +9,19 @@ Every layer in litnet is a :class:`Module`. A module
 
 Parameters (:class:`~litnet.Parameter`), buffers (non-learned state such as
 BatchNorm's running statistics) and child modules are found by looking at the
-module's attributes, in the order they were assigned, as PyTorch does.
+module's attributes, in the order they were assigned, as PyTorch does;
+:meth:`Module.named_modules` is the one walk over a model that everything else
+(modes, dtypes, diagnostics, save and load) uses.
+
+Calling a module runs ``forward`` and then its forward hooks; calling
+``backward`` runs the layer's own ``backward`` and then its backward hooks, the
+same way whoever calls it (a container, :func:`litnet.fit` or you).
 """
 
 from __future__ import annotations
+
+import functools
+import inspect
 
 import numpy as np
 
@@ -23,9 +32,17 @@ class Module:
     """Base class of every layer and container.
 
     Subclasses implement :meth:`forward` and :meth:`backward`. Calling a module
-    runs ``forward`` and then any forward hooks; containers propagate gradients
-    with :func:`run_backward`, which runs ``backward`` and then any backward
-    hooks. Diagnostics (:mod:`litnet.diagnostics`) are built on these hooks.
+    runs ``forward`` with every argument and then any forward hooks;
+    ``module.backward(g)`` runs the subclass's ``backward`` and then any
+    backward hooks (the subclass's method is wrapped once, when the class is
+    defined). Diagnostics (:mod:`litnet.diagnostics`) are built on these hooks.
+
+    A layer whose input gradient costs real work may declare
+    ``backward(self, grad_out, *, input_grad=True)``: a caller passes
+    ``input_grad=False`` when it will not read ``dL/dx`` (the first layer of a
+    network during training) and the layer may then return None, as PyTorch
+    skips the gradient of an input that does not require one. Layers that do
+    not declare it are called without it and always return ``dL/dx``.
 
     Examples
     --------
@@ -40,30 +57,33 @@ class Module:
     """
 
     training = True
-    #: False only while :func:`run_backward` runs ``backward`` with ``input_grad=False``:
-    #: nobody will read ``dL/dx``, so a layer may skip computing it and return None
-    #: (what PyTorch does for an input that does not require a gradient).
-    needs_input_grad = True
 
     def __init__(self):
         self._forward_hooks = []
         self._backward_hooks = []
         self._buffer_names = []
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if callable(cls.__dict__.get("backward")):
+            cls.backward = _backward_entry(cls.__dict__["backward"])
+
     # -- the protocol ------------------------------------------------------
     def forward(self, x):
         """Compute the output for ``x`` and cache what backward needs."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         """Given ``dL/dout``, accumulate parameter gradients and return ``dL/dx``
-        (or None when ``needs_input_grad`` is False and the layer skips it)."""
+        (or None when ``input_grad`` is False and the layer skips it)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, x):
-        out = self.forward(x)
+    def __call__(self, *args, **kwargs):
+        """``forward(*args, **kwargs)``, then ``hook(module, x, out)`` for every forward
+        hook, ``x`` being the first argument (e.g. ``lstm(x, h0, c0)``)."""
+        out = self.forward(*args, **kwargs)
         for hook in self._hooks("_forward_hooks"):
-            hook(self, x, out)
+            hook(self, args[0] if args else next(iter(kwargs.values()), None), out)
         return out
 
     # -- hooks ---------------------------------------------------------------
@@ -75,8 +95,8 @@ class Module:
         return _add_hook(self, "_forward_hooks", hook)
 
     def register_backward_hook(self, hook):
-        """Call ``hook(module, grad_out, grad_in)`` after every backward run by a
-        container (or :func:`run_backward`); returns a remover."""
+        """Call ``hook(module, grad_out, grad_in)`` after every backward; returns a
+        remover. ``grad_in`` is None when the caller passed ``input_grad=False``."""
         return _add_hook(self, "_backward_hooks", hook)
 
     # -- structure -----------------------------------------------------------
@@ -120,11 +140,59 @@ class Module:
         for name, child in self.named_children():
             yield from child.named_buffers(prefix + name + ".")
 
+    def named_modules(self, prefix="", *, remove_duplicate=True):
+        """Yield ``(dotted_name, module)`` for this module (named ``prefix``, ``""`` by
+        default) and every descendant, depth first, in assignment order; a module
+        reachable twice is listed once unless ``remove_duplicate=False``.
+
+        Examples
+        --------
+        >>> import litnet as ln
+        >>> model = ln.Sequential(ln.ReLU(), ln.Sequential(ln.Tanh()))
+        >>> [name for name, _ in model.named_modules()]
+        ['', '0', '1', '1.0']
+        """
+        seen = set()
+
+        def walk(name, module):
+            if remove_duplicate and id(module) in seen:
+                return
+            seen.add(id(module))
+            yield name, module
+            for child_name, child in module.named_children():
+                yield from walk(f"{name}.{child_name}" if name else child_name, child)
+
+        yield from walk(prefix, self)
+
+    def set_buffer(self, name, value):
+        """Assign ``value`` to the buffer at the dotted ``name`` of :meth:`named_buffers`.
+
+        Examples
+        --------
+        >>> import numpy as np, litnet as ln
+        >>> model = ln.Sequential(ln.BatchNorm1d(2))
+        >>> model.set_buffer("0.running_mean", np.ones(2, np.float32))
+        >>> model[0].running_mean.tolist()
+        [1.0, 1.0]
+        """
+        owner, _, attr = name.rpartition(".")
+        module = self.get_submodule(owner)
+        if attr not in module.__dict__.get("_buffer_names", ()):
+            raise KeyError(f"{type(self).__name__} has no buffer named {name!r}")
+        setattr(module, attr, value)
+
     def modules(self):
-        """This module and every descendant, depth first."""
-        yield self
-        for child in self.children():
-            yield from child.modules()
+        """This module and every descendant, depth first (:meth:`named_modules`)."""
+        for _, module in self.named_modules():
+            yield module
+
+    def get_submodule(self, name):
+        """The module at the dotted ``name`` of :meth:`named_modules` (``""``: this one)."""
+        found = dict(self.named_modules(remove_duplicate=False))
+        if name not in found:
+            raise KeyError(f"{type(self).__name__} has no submodule named {name!r}; names are "
+                           f"{[n for n in found if n][:20]}")
+        return found[name]
 
     # -- state ---------------------------------------------------------------
     def zero_grad(self):
@@ -185,15 +253,33 @@ def _add_hook(module, kind, hook):
     return remove
 
 
-def run_backward(module, grad_out, *, input_grad=True):
-    """Run ``module.backward(grad_out)`` and then its backward hooks.
+def _backward_entry(backward):
+    """Wrap a subclass's own ``backward`` into the one backward entry point:
+    ``backward(grad_out, *, input_grad=True)``, then the backward hooks."""
+    takes_input_grad = "input_grad" in inspect.signature(backward).parameters
 
-    Containers use this for their children so that diagnostics can observe
-    the gradient flowing through every layer. With ``input_grad=False`` the
-    caller promises not to use the returned ``dL/dx``: for that one call the
-    module's ``needs_input_grad`` is False, and a layer whose input gradient
-    costs real work (:class:`~litnet.Linear`: a matrix product as large as the
-    weight gradient's) returns None instead. :func:`litnet.train_step` runs
+    @functools.wraps(backward)
+    def entry(self, grad_out, *, input_grad=True):
+        if takes_input_grad:
+            grad_in = backward(self, grad_out, input_grad=input_grad)
+        else:
+            grad_in = backward(self, grad_out)
+        if type(self).backward is entry:    # not for a subclass's super().backward(...)
+            for hook in self._hooks("_backward_hooks"):
+                hook(self, grad_out, grad_in)
+        return grad_in
+
+    return entry
+
+
+def run_backward(module, grad_out, *, input_grad=True):
+    """``module.backward(grad_out, input_grad=input_grad)``: the backward entry point
+    as a function (kept for the code that calls it so).
+
+    With ``input_grad=False`` the caller promises not to use the returned
+    ``dL/dx``, and a layer whose input gradient costs real work
+    (:class:`~litnet.Linear`: a matrix product as large as the weight
+    gradient's) returns None instead. :func:`litnet.training.train_step` runs
     the model this way, because the gradient with respect to the data is
     never used; a hook then sees ``grad_in=None``.
 
@@ -206,18 +292,7 @@ def run_backward(module, grad_out, *, input_grad=True):
     >>> run_backward(model, g).shape, run_backward(model, g, input_grad=False)
     ((4, 3), None)
     """
-    if input_grad:
-        grad_in = module.backward(grad_out)
-    else:
-        before = module.needs_input_grad
-        module.needs_input_grad = False
-        try:
-            grad_in = module.backward(grad_out)
-        finally:
-            module.needs_input_grad = before
-    for hook in module._hooks("_backward_hooks"):
-        hook(module, grad_out, grad_in)
-    return grad_in
+    return module.backward(grad_out, input_grad=input_grad)
 
 
 class Sequential(Module):
@@ -250,11 +325,10 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         for i in reversed(range(len(self.layers))):
             # only the first layer's input gradient is this container's own
-            grad_out = run_backward(self.layers[i], grad_out,
-                                    input_grad=i > 0 or self.needs_input_grad)
+            grad_out = self.layers[i].backward(grad_out, input_grad=i > 0 or input_grad)
         return grad_out
 
     def named_children(self):

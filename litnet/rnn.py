@@ -6,18 +6,18 @@ r"""Elman recurrent layer: one hidden state carried along a sequence.
 The same weights are used at every step, so backpropagation through time
 multiplies the gradient by :math:`W_{hh}^\top \operatorname{diag}(1 - h_t^2)`
 once per step it travels back: this is where the vanishing (or exploding)
-gradient of recurrent networks comes from. The helpers at the bottom of this
-file (weight creation and input checks) are shared with :class:`~litnet.LSTM`.
+gradient of recurrent networks comes from. Weight creation, input checks and the
+weight gradients summed over time are shared with :class:`~litnet.LSTM`
+(:mod:`litnet._recurrent`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import init as _init
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_grad, require_forward
+from ._recurrent import accumulate_shared, check_sequence, recurrent_parameters, sizes
 from .module import Module
-from .parameter import Parameter
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -100,8 +100,8 @@ class RNN(Module):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        self.input_size, self.hidden_size = _sizes("RNN", input_size, hidden_size)
-        _recurrent_parameters(self, gates=1, rng=rng, dtype=dtype)
+        self.input_size, self.hidden_size = sizes("RNN", input_size, hidden_size)
+        recurrent_parameters(self, gates=1, rng=rng, dtype=dtype)
         self._cache = None
 
     def forward(self, x, h0=None):
@@ -109,7 +109,7 @@ class RNN(Module):
 
         ``rnn(x)`` starts from zeros; call ``rnn.forward(x, h0)`` to start elsewhere.
         """
-        x, (h,) = _check_sequence(self, x, h0=h0)
+        x, (h,) = check_sequence(self, x, h0=h0)
         N, T, _ = x.shape
         xw = x @ self.weight_ih_l0.data.T + self.bias_ih_l0.data   # input part, all steps
         W_hh, b_hh = self.weight_hh_l0.data, self.bias_hh_l0.data
@@ -125,7 +125,7 @@ class RNN(Module):
         self.h_n = h
         return hs[:, 1:].copy()
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         """Backpropagate ``dL/d(out)`` (N, T, H) through time; return ``dL/dx`` (N, T, D)."""
         x, hs = require_forward(self, self._cache)
         N, T, _ = x.shape
@@ -142,73 +142,11 @@ class RNN(Module):
             dh_next = da[:, t] @ W_hh                 # on to h_{t-1}: times W_hh, every step
             # --8<-- [end:backward_step]
         self.grad_h0 = dh_next
-        _accumulate_shared(self, da, x, hs[:, :-1])
-        if not self.needs_input_grad:                 # x is the data: skip dL/dx
+        accumulate_shared(self, da, x, hs[:, :-1])
+        if not input_grad:                            # x is the data: skip dL/dx
             return None
         return da @ self.weight_ih_l0.data            # dL/dx_t = delta a_t W_ih, every t
 
     def extra_repr(self):
         return (f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}, "
                 f"dtype={self.weight_ih_l0.dtype}")
-
-
-# -- shared with LSTM --------------------------------------------------------------
-
-def _sizes(who, input_size, hidden_size):
-    for name, n in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"{who}: {name} must be a positive int, got {n!r}")
-    return int(input_size), int(hidden_size)
-
-
-def _recurrent_parameters(layer, *, gates, rng, dtype):
-    r"""Create ``weight_ih_l0`` (G·H, D), ``weight_hh_l0`` (G·H, H) and the two biases
-    (G·H,), all uniform on :math:`\pm 1/\sqrt{H}` in this order (PyTorch's init)."""
-    who = type(layer).__name__
-    if rng is None:
-        raise TypeError(f"{who}: pass rng=np.random.default_rng(seed); litnet never uses "
-                        "a global random state")
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"{who}: dtype must be a floating dtype, got {dtype}")
-    D, H = layer.input_size, layer.hidden_size
-    bound = 1.0 / np.sqrt(H)
-    for name, shape in (("weight_ih_l0", (gates * H, D)), ("weight_hh_l0", (gates * H, H)),
-                        ("bias_ih_l0", (gates * H,)), ("bias_hh_l0", (gates * H,))):
-        setattr(layer, name, Parameter(_init.uniform(shape, bound=bound, rng=rng, dtype=dtype)))
-
-
-def _check_sequence(layer, x, **states):
-    """Validate a (N, T, D) sequence and optional (N, H) initial states.
-
-    Returns ``(x, [state, ...])``, each state a fresh zero array when it is None.
-    """
-    dtype = layer.weight_ih_l0.dtype
-    x = check_array(layer, x, ndim=3, features=layer.input_size, feature_axis=2,
-                    dtype=dtype)
-    if x.shape[1] == 0:
-        raise ValueError(f"{layer!r}: empty sequence (T = 0; input shape {x.shape})")
-    N, H = x.shape[0], layer.hidden_size
-    out = []
-    for name, state in states.items():
-        if state is None:
-            out.append(np.zeros((N, H), dtype=dtype))
-            continue
-        state = check_array(layer, state, ndim=2, features=H, name=name, dtype=dtype)
-        if state.shape[0] != N:
-            raise ValueError(f"{layer!r}: {name} must have shape ({N}, {H}) for a batch of "
-                             f"{N}, got {state.shape}")
-        out.append(state)
-    return x, out
-
-
-def _accumulate_shared(layer, dz, x, h_prev):
-    r"""Add the gradients of the weights shared by all steps, given
-    :math:`\delta z_t` (N, T, G·H) for every step: sums over batch and time."""
-    # sum_t dz_t^T x_t and sum_t dz_t^T h_{t-1}; optimize=True makes einsum hand them
-    # to BLAS as matrix products (about ten times faster than its own loops)
-    layer.weight_ih_l0.accumulate(np.einsum("ntk,ntd->kd", dz, x, optimize=True))
-    layer.weight_hh_l0.accumulate(np.einsum("ntk,nth->kh", dz, h_prev, optimize=True))
-    db = dz.sum(axis=(0, 1))
-    layer.bias_ih_l0.accumulate(db)
-    layer.bias_hh_l0.accumulate(db)

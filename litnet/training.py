@@ -1,15 +1,18 @@
 r"""The training loop: mini-batches, epochs, evaluation and a :class:`History`.
 
-One epoch of :func:`fit` is the four lines every chapter relies on::
+One step of :func:`fit` is the four lines every chapter relies on::
 
-    optimizer.zero_grad()            # forget the previous batch's gradients
-    loss, g = loss_fn(model(xb), yb) # forward, and dL/d(output)
-    run_backward(model, g)           # every parameter's .grad (and the hooks)
-    optimizer.step()                 # move the parameters
+    optimizer.zero_grad()             # forget the previous batch's gradients
+    loss, g = loss_fn(model(xb), yb)  # forward, and dL/d(output)
+    model.backward(g)                 # every parameter's .grad (and the hooks)
+    optimizer.step()                  # move the parameters
 
-repeated over mini-batches drawn in a random order from the injected ``rng``.
-Everything around it (evaluation in eval mode, callbacks, clipping, spotting a
-loss that has become NaN or infinite) is bookkeeping.
+repeated over mini-batches drawn in a random order from the injected ``rng``
+(:func:`train_step`). Everything around it is bookkeeping in small pieces:
+checking the arguments, one epoch, the evaluation at its end
+(:mod:`litnet.evaluation`), the :class:`History` and the callbacks. A loss or
+gradient that has become NaN or infinite has one signal, :class:`Diverged`,
+caught in one place in :func:`fit`.
 """
 
 from __future__ import annotations
@@ -17,125 +20,45 @@ from __future__ import annotations
 import math
 import sys
 import time
-from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 
-from ._checks import NonFiniteError
+from ._checks import NonFiniteError, check_int, check_rng
 from .clip import clip_grad_norm_
+from .evaluation import accuracy, eval_mode, evaluate, predict, restored_modes
 from .losses import softmax_cross_entropy
-from .module import Module, run_backward
+from .module import Module
+from .table import Table
+
+# accuracy, eval_mode, evaluate and predict live in litnet.evaluation; they stay importable
+# from here, where the chapters and experiments have always found them.
+__all__ = ["Diverged", "History", "accuracy", "eval_mode", "evaluate", "fit", "predict",
+           "train_step"]
 
 
-@contextmanager
-def eval_mode(model):
-    """Put ``model`` in evaluation mode inside a ``with`` block, then restore
-    every module's own mode (not just ``model.train()``).
+class Diverged(NonFiniteError):
+    """Training has diverged: a loss or a gradient is NaN or infinite.
 
-    Examples
-    --------
-    >>> import litnet as ln
-    >>> model = ln.Sequential(ln.ReLU())
-    >>> with eval_mode(model):
-    ...     model.training
-    False
-    >>> model.training
-    True
-    """
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
+    :func:`train_step` raises it instead of taking the step (also when a layer
+    rejects a NaN/inf activation, which is an overflow upstream); :func:`fit`
+    raises it after an epoch whose training loss is not finite, and catches
+    every one of them in one place to record :attr:`History.diverged`.
 
-
-def accuracy(logits, target):
-    r"""Fraction of samples whose predicted class is the target class.
-
-    Parameters
+    Attributes
     ----------
-    logits : ndarray, (N, C) or (N,) / (N, 1)
-        Scores. With C columns the prediction is the arg-max; with a single
-        column (binary logits) it is ``logit > 0``.
-    target : ndarray, (N,) integer labels or (N, C) one-hot / probabilities
-        (whose arg-max is the label); 0/1 values for binary logits.
-
-    Returns
-    -------
-    float in [0, 1]
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> accuracy(np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), np.array([0, 1, 1]))
-    0.6666666666666666
-    >>> accuracy(np.array([-1.0, 2.0]), np.array([0, 1]))
-    1.0
+    loss : float
+        The non-finite loss (NaN when no loss could be computed).
+    grad_norm : float or None
+        The gradient norm before clipping, if the step got that far with ``clip_norm``.
+    in_step : bool
+        True if raised by :func:`train_step` (``loss`` is a mini-batch's), False
+        if by the end-of-epoch evaluation.
     """
-    logits, target = np.asarray(logits), np.asarray(target)
-    n = logits.shape[0] if logits.ndim else 0
-    if n == 0 or target.shape[0] != n:
-        raise ValueError(f"accuracy: expected logits (N, C) and N targets, got logits "
-                         f"{logits.shape} and targets {target.shape}")
-    if logits.ndim == 1 or logits.shape[1] == 1:        # one binary logit per sample
-        pred = logits.reshape(n) > 0
-        labels = target.reshape(n) > 0.5
-    else:
-        pred = logits.argmax(axis=1)
-        labels = target.argmax(axis=1) if target.ndim == 2 else target
-    return float(np.mean(pred == labels))
 
-
-def predict(model, x, batch_size=1000):
-    """Outputs of ``model`` for every row of ``x``, in evaluation mode and in chunks.
-
-    The modes of all modules are restored afterwards. In evaluation mode
-    BatchNorm uses its running statistics and Dropout is the identity, so
-    the chunk size does not change the result.
-
-    Shapes: x: (N, ...) -> (N, ...) as the model outputs.
-
-    Examples
-    --------
-    >>> import numpy as np, litnet as ln
-    >>> model = ln.Linear(3, 2, rng=np.random.default_rng(0))
-    >>> x = np.ones((5, 3), np.float32)
-    >>> np.array_equal(predict(model, x, batch_size=2), model(x))
-    True
-    """
-    _check_batch_size("predict", batch_size)
-    if len(x) == 0:
-        raise ValueError(f"predict: empty input (shape {np.shape(x)})")
-    with eval_mode(model):
-        return np.concatenate([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def evaluate(model, x, y, loss_fn=softmax_cross_entropy, batch_size=1000):
-    """Loss and accuracy of ``model`` over the whole set ``(x, y)``, in evaluation mode.
-
-    The outputs are computed in chunks of ``batch_size`` (:func:`predict`), then
-    ``loss_fn`` is applied once to all of them, so the loss is the exact mean
-    over the set whatever the chunk size.
-
-    Returns
-    -------
-    (loss, accuracy) : (float, float)
-
-    Examples
-    --------
-    >>> import numpy as np, litnet as ln
-    >>> model = ln.Linear(2, 2, rng=np.random.default_rng(0))
-    >>> model.weight.data[...] = [[1, 0], [0, 1]]          # logits = inputs
-    >>> x = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]], np.float32)
-    >>> loss, acc = evaluate(model, x, np.array([0, 1, 1]))
-    >>> round(loss, 4), round(acc, 4)
-    (0.7936, 0.6667)
-    """
-    out = predict(model, x, batch_size)
-    loss, _ = loss_fn(out, y)
-    return float(loss), accuracy(out, y)
+    def __init__(self, message, *, loss=math.nan, grad_norm=None, in_step=True):
+        super().__init__(message)
+        self.loss, self.grad_norm, self.in_step = float(loss), grad_norm, in_step
 
 
 class History:
@@ -202,9 +125,7 @@ class History:
         return {k: getattr(self, k)[-1] for k in self._present()}
 
     def table(self):
-        """The per-epoch values as a :class:`litnet.diagnostics.Table`."""
-        from .diagnostics import Table  # diagnostics imports this module
-
+        """The per-epoch values as a :class:`litnet.table.Table`."""
         d = self.as_dict()
         return Table([dict(zip(d, row, strict=True)) for row in zip(*d.values(), strict=True)],
                      columns=list(d))
@@ -230,21 +151,6 @@ def _callbacks(callbacks):
             raise TypeError(f"fit: callback {cb!r} has none of the methods {_HOOKS} and is not "
                             "callable")
     return table
-
-
-def _is_nonfinite_error(err):
-    # After an overflow the *next* layer's input check rejects the NaN/inf activation:
-    # that is divergence, not a bug.
-    return isinstance(err, NonFiniteError)
-
-
-def _grads_finite(params):
-    return all(np.isfinite(p.grad).all() for p in params)
-
-
-def _check_batch_size(who, batch_size):
-    if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
 
 
 class _Progress:
@@ -283,21 +189,25 @@ class _Progress:
             self.stream.flush()
 
 
+
+
 # --8<-- [start:train_step]
 def train_step(model, x, y, *, optimizer, loss_fn=softmax_cross_entropy, clip_norm=None):
     r"""One optimisation step on the mini-batch ``(x, y)``; the heart of :func:`fit`.
 
     Zero the gradients, forward, loss, backward, optionally clip the global
-    gradient norm to ``clip_norm``, step. If the loss or a gradient is NaN or
-    infinite, or a layer rejects a NaN/inf activation (an overflow upstream),
-    the step is **not** taken and the returned loss is NaN or infinite.
-    The model's mode is used as it is (:func:`fit` sets training mode).
+    gradient norm of ``model.parameters()`` to ``clip_norm``, step. Only
+    ``optimizer.zero_grad()`` and ``optimizer.step()`` are used (the contract
+    of :func:`fit`). If the loss or a gradient is NaN or infinite, or a layer
+    rejects a NaN/inf activation (an overflow upstream), the step is **not**
+    taken and :class:`Diverged` is raised. The model's mode is used as it is
+    (:func:`fit` sets training mode).
 
     Returns
     -------
     loss : float
-    output : ndarray or None
-        The model's output (None if the forward failed).
+    output : ndarray
+        The model's output.
     grad_norm : float or None
         The global gradient norm before clipping (only with ``clip_norm``).
 
@@ -313,26 +223,105 @@ def train_step(model, x, y, *, optimizer, loss_fn=softmax_cross_entropy, clip_no
     >>> loss, round(norm, 4), model.weight.data.round(4).tolist()   # dL/dw = dL/db = 4
     (4.0, 5.6569, [[2.9293]])
     """
-    params = optimizer.params                  # what this step updates (and clips)
+    params = model.parameters()
     optimizer.zero_grad()
-    out, norm = None, None
+    norm = None
     try:
-        with np.errstate(over="ignore", invalid="ignore"):   # reported through the loss
+        with np.errstate(over="ignore", invalid="ignore"):   # reported as Diverged
             out = model(x)
             loss, grad = loss_fn(out, y)
             if math.isfinite(loss):
-                run_backward(model, grad, input_grad=False)   # fills .grad; no dL/dx
+                model.backward(grad, input_grad=False)        # fills .grad; no dL/dx
                 if clip_norm is not None:
                     norm = float(clip_grad_norm_(params, clip_norm))
-    except ValueError as err:
-        if not _is_nonfinite_error(err):
-            raise
-        return math.nan, out, norm
-    if not (math.isfinite(loss) and _grads_finite(params)):
-        return (loss if not math.isfinite(loss) else math.nan), out, norm
+    except NonFiniteError as err:           # a layer rejected the NaN/inf of an overflow
+        raise Diverged(f"train_step: {err}") from err
+    if not math.isfinite(loss):
+        raise Diverged(f"train_step: the loss is {loss}", loss=loss)
+    if not all(np.isfinite(p.grad).all() for p in params):
+        raise Diverged("train_step: a gradient is NaN or infinite", grad_norm=norm)
     optimizer.step()
     return float(loss), out, norm
 # --8<-- [end:train_step]
+
+
+def _check_fit(model, optimizer, rng, epochs):
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a litnet Module, got {type(model).__name__}")
+    check_rng("fit", rng)
+    for name in ("zero_grad", "step"):
+        if not callable(getattr(optimizer, name, None)):
+            raise TypeError(f"fit: optimizer must have {name}(), got {type(optimizer).__name__}")
+    check_int("fit", "epochs", epochs, minimum=0)
+
+
+def _count_batches(x_train, y_train, x_val, y_val, batch_size, drop_last):
+    """The number of mini-batches per epoch, after checking the data against each other."""
+    n = len(x_train)
+    if len(y_train) != n:
+        raise ValueError(f"fit: x_train has {n} samples but y_train has {len(y_train)}")
+    if (x_val is None) != (y_val is None):
+        raise ValueError("fit: pass both x_val and y_val, or neither")
+    if x_val is not None and len(x_val) != len(y_val):
+        raise ValueError(f"fit: x_val has {len(x_val)} samples but y_val has {len(y_val)}")
+    n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
+    if n_batches == 0:
+        raise ValueError(f"fit: no mini-batch: {n} training samples, batch_size={batch_size}, "
+                         f"drop_last={drop_last}")
+    return n_batches
+
+
+def _train_epoch(epoch, step, x, y, batches, history, on_batch_end, with_acc):
+    """One pass over ``batches`` (index arrays) with ``step`` (a :func:`train_step`);
+    returns the sample-weighted mean loss and (if ``with_acc``) accuracy."""
+    seen, loss_sum, correct = 0, 0.0, 0.0
+    for b, idx in enumerate(batches):
+        xb, yb = x[idx], y[idx]
+        loss, out, norm = step(xb, yb)
+        if norm is not None:
+            history.grad_norm.append(norm)
+        history.batch_loss.append(loss)
+        seen += len(idx)
+        loss_sum += loss * len(idx)
+        if with_acc:
+            correct += accuracy(out, yb) * len(idx)
+        on_batch_end(epoch, b, loss)
+    return loss_sum / seen, correct / seen
+
+
+def _evaluate_epoch(evaluate_on, train, val, batch_means):
+    """The epoch's entries of the :class:`History`: the training set's loss and accuracy
+    (``batch_means`` if given), and the validation set's if there is one. Raises
+    :class:`Diverged` if the training loss is not finite."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):   # reported as Diverged
+            tl, ta = batch_means if batch_means is not None else evaluate_on(*train)
+            values = {"train_loss": tl, "train_acc": ta}
+            if val is not None:
+                values["val_loss"], values["val_acc"] = evaluate_on(*val)
+    except NonFiniteError as err:           # a layer rejected the NaN/inf of an overflow
+        raise Diverged(f"fit: end-of-epoch evaluation: {err}", in_step=False) from err
+    if not math.isfinite(tl):
+        raise Diverged(f"fit: the training loss is {tl}", loss=tl, in_step=False)
+    return values
+
+
+def _record_divergence(history, epoch, err, with_val):
+    """Close the History at ``epoch``, in which training diverged (``err``)."""
+    if err.in_step:                         # the step was not taken, its loss is still shown
+        if err.grad_norm is not None:
+            history.grad_norm.append(err.grad_norm)
+        history.batch_loss.append(err.loss)
+    history.diverged = epoch
+    history.append(train_loss=err.loss if math.isinf(err.loss) else math.nan,
+                   train_acc=math.nan)
+    if with_val:
+        history.append(val_loss=math.nan, val_acc=math.nan)
+
+
+def _shuffled_batches(rng, n, batch_size, n_batches):
+    order = rng.permutation(n)
+    return [order[b * batch_size:(b + 1) * batch_size] for b in range(n_batches)]
 
 
 def fit(model, x_train, y_train, *, optimizer, epochs, batch_size, rng,
@@ -342,8 +331,7 @@ def fit(model, x_train, y_train, *, optimizer, epochs, batch_size, rng,
     r"""Train ``model`` with mini-batch gradient descent and return its :class:`History`.
 
     Each epoch shuffles the training set with ``rng.permutation`` and walks
-    through it in mini-batches of ``batch_size``: zero the gradients, forward,
-    loss, backward, optionally clip the global gradient norm, optimizer step.
+    through it in mini-batches of ``batch_size``, one :func:`train_step` each.
     At the end of each epoch the model is evaluated (evaluation mode, in
     chunks, :func:`evaluate`) on the training set and on the validation set.
 
@@ -354,8 +342,10 @@ def fit(model, x_train, y_train, *, optimizer, epochs, batch_size, rng,
     x_train : ndarray, (N, ...)
     y_train : ndarray, (N,) labels or (N, C) targets, as ``loss_fn`` expects
     optimizer
-        Anything with ``zero_grad()`` and ``step()`` over the model's
-        parameters, e.g. ``litnet.optim.SGD(model.parameters(), lr=0.1)``.
+        The optimizer contract: any object with ``zero_grad()`` (reset the
+        gradients it updates) and ``step()`` (update its parameters from their
+        ``.grad``), over the model's parameters; nothing else is read. E.g.
+        ``litnet.optim.SGD(model.parameters(), lr=0.1)``.
     epochs : int
         Number of passes over the training set (0 returns an empty History).
     batch_size : int
@@ -399,12 +389,12 @@ def fit(model, x_train, y_train, *, optimizer, epochs, batch_size, rng,
     Returns
     -------
     History
-        If the loss or a gradient becomes NaN or infinite (or a layer rejects
-        a NaN/inf activation), training stops without taking that step:
-        ``history.diverged`` is the epoch (from 1), that epoch's entries are
-        NaN (the training loss keeps the infinite value if there was one), and
-        ``on_epoch_end`` is not called for it. Nothing is raised, so an
-        experiment can show divergence (R12).
+        Training stops at the first :class:`Diverged`: a mini-batch whose loss
+        or gradients are NaN or infinite (that step is not taken), or an epoch
+        whose training loss at the end is not finite. ``history.diverged`` is
+        that epoch (from 1), its entries are NaN (the training loss keeps an
+        infinite value if there was one), and ``on_epoch_end`` is not called
+        for it. Nothing is raised, so an experiment can show divergence (R12).
 
     Examples
     --------
@@ -421,80 +411,40 @@ def fit(model, x_train, y_train, *, optimizer, epochs, batch_size, rng,
     >>> h.train_acc[-1] > 0.9, h.diverged
     (True, None)
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"fit: model must be a litnet Module, got {type(model).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("fit: rng must be a numpy.random.Generator "
-                        "(np.random.default_rng(seed)); litnet never uses a global random state")
-    for name in ("zero_grad", "step"):
-        if not callable(getattr(optimizer, name, None)):
-            raise TypeError(f"fit: optimizer must have {name}(), got {type(optimizer).__name__}")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
-    _check_batch_size("fit", batch_size)
-    _check_batch_size("fit (eval_batch_size)", eval_batch_size)
-    n = len(x_train)
-    if len(y_train) != n:
-        raise ValueError(f"fit: x_train has {n} samples but y_train has {len(y_train)}")
-    if (x_val is None) != (y_val is None):
-        raise ValueError("fit: pass both x_val and y_val, or neither")
-    if x_val is not None and len(x_val) != len(y_val):
-        raise ValueError(f"fit: x_val has {len(x_val)} samples but y_val has {len(y_val)}")
-    n_batches = n // batch_size if drop_last else math.ceil(n / batch_size)
-    if n_batches == 0:
-        raise ValueError(f"fit: no mini-batch: {n} training samples, batch_size={batch_size}, "
-                         f"drop_last={drop_last}")
-    hooks = _callbacks(callbacks)
-    history = History()
-    bar = _Progress(progress, epochs)
-    modes = [(m, m.training) for m in model.modules()]
+    _check_fit(model, optimizer, rng, epochs)
+    check_int("fit", "batch_size", batch_size)
+    check_int("fit", "eval_batch_size", eval_batch_size)
+    n_batches = _count_batches(x_train, y_train, x_val, y_val, batch_size, drop_last)
+    hooks, history, bar = _callbacks(callbacks), History(), _Progress(progress, epochs)
+    step = partial(train_step, model, optimizer=optimizer, loss_fn=loss_fn, clip_norm=clip_norm)
+    evaluate_on = partial(evaluate, model, loss_fn=loss_fn, batch_size=eval_batch_size)
+    val = None if x_val is None else (x_val, y_val)
+
+    def on_batch_end(epoch, b, loss):
+        for cb in hooks["on_batch_end"]:
+            cb(epoch, b, model, loss)
+        bar.batch(epoch, b, n_batches, loss)
+
     for cb in hooks["on_train_begin"]:
         cb(model, history)
-    try:
-        for epoch in range(1, epochs + 1):
-            model.train()
-            order = rng.permutation(n)
-            seen, loss_sum, correct = 0, 0.0, 0.0
-            for b in range(n_batches):
-                idx = order[b * batch_size:(b + 1) * batch_size]
-                xb, yb = x_train[idx], y_train[idx]
-                loss, out, norm = train_step(model, xb, yb, optimizer=optimizer,
-                                             loss_fn=loss_fn, clip_norm=clip_norm)
-                if norm is not None:
-                    history.grad_norm.append(norm)
-                if not math.isfinite(loss):
-                    history.diverged = epoch          # the step was not taken
+    with restored_modes(model):
+        try:
+            for epoch in range(1, epochs + 1):
+                model.train()
+                batches = _shuffled_batches(rng, len(x_train), batch_size, n_batches)
+                try:
+                    means = _train_epoch(epoch, step, x_train, y_train, batches, history,
+                                         on_batch_end, with_acc=not eval_train)
+                    history.append(**_evaluate_epoch(evaluate_on, (x_train, y_train), val,
+                                                     None if eval_train else means))
+                except Diverged as err:
+                    _record_divergence(history, epoch, err, with_val=val is not None)
                     break
-                history.batch_loss.append(float(loss))
-                seen += len(idx)
-                loss_sum += float(loss) * len(idx)
-                if not eval_train:
-                    correct += accuracy(out, yb) * len(idx)
-                for cb in hooks["on_batch_end"]:
-                    cb(epoch, b, model, float(loss))
-                bar.batch(epoch, b, n_batches, float(loss))
-            if history.diverged is not None:
-                history.batch_loss.append(float(loss))
-                bad = loss if math.isinf(loss) else math.nan
-                history.append(train_loss=bad, train_acc=math.nan)
-                if x_val is not None:
-                    history.append(val_loss=math.nan, val_acc=math.nan)
-                break
-            if eval_train:
-                tl, ta = evaluate(model, x_train, y_train, loss_fn, eval_batch_size)
-            else:
-                tl, ta = loss_sum / seen, correct / seen
-            history.append(train_loss=tl, train_acc=ta)
-            if x_val is not None:
-                vl, va = evaluate(model, x_val, y_val, loss_fn, eval_batch_size)
-                history.append(val_loss=vl, val_acc=va)
-            for cb in hooks["on_epoch_end"]:
-                cb(epoch, model, history)
-            bar.epoch(epoch, history)
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
-        bar.close()
+                for cb in hooks["on_epoch_end"]:
+                    cb(epoch, model, history)
+                bar.epoch(epoch, history)
+        finally:
+            bar.close()
     for cb in hooks["on_train_end"]:
         cb(model, history)
     return history
