@@ -77,6 +77,89 @@ def test_run_backward_runs_hooks():
     np.testing.assert_allclose(dx, 0.25)
 
 
+def test_one_backward_entry_point_fires_the_roots_hooks():
+    """model.backward(g) and run_backward(model, g) are the same call: both fire the
+    hooks of the root as well as of every child, once each."""
+    model = mlp()
+    seen = []
+    for m in model.modules():
+        m.register_backward_hook(lambda m, g_out, g_in: seen.append(type(m).__name__))
+    g = np.ones(model(np.ones((5, 3))).shape)
+    dx = model.backward(g)
+    assert seen == ["Linear", "Tanh", "Linear", "Sequential"]
+    seen.clear()
+    np.testing.assert_array_equal(ln.run_backward(model, g), dx)
+    assert seen == ["Linear", "Tanh", "Linear", "Sequential"]
+
+
+def test_a_subclass_calling_super_backward_fires_its_hooks_once():
+    class Scaled(ln.Linear):
+        def backward(self, grad_out):
+            return 2 * super().backward(grad_out)
+
+    layer = Scaled(3, 2, rng=np.random.default_rng(0), dtype=np.float64)
+    seen = []
+    layer.register_backward_hook(lambda m, g_out, g_in: seen.append(g_in))
+    layer(np.ones((4, 3)))
+    dx = layer.backward(np.ones((4, 2)))
+    assert len(seen) == 1 and seen[0] is dx
+    np.testing.assert_allclose(dx, 2 * np.ones((4, 2)) @ layer.weight.data)
+
+
+def test_call_passes_every_argument_to_forward():
+    rng = np.random.default_rng(0)
+    x, h0, c0 = (rng.standard_normal(s).astype(np.float32) for s in ((2, 4, 3), (2, 5), (2, 5)))
+    lstm, rnn = ln.LSTM(3, 5, rng=rng), ln.RNN(3, 5, rng=rng)
+    seen = []
+    lstm.register_forward_hook(lambda m, x, out: seen.append(x))
+    np.testing.assert_array_equal(lstm(x, h0, c0=c0), lstm.forward(x, h0, c0))
+    assert not np.array_equal(lstm(x, h0, c0), lstm(x))
+    assert all(s is x for s in seen)                        # the hook sees the input
+    np.testing.assert_array_equal(rnn(x, h0=h0), rnn.forward(x, h0))
+
+
+def test_named_modules_is_the_one_walk():
+    shared = ln.Tanh()
+    model = ln.Sequential(ln.Linear(3, 4, rng=np.random.default_rng(0)), shared,
+                          ln.Sequential(ln.BatchNorm1d(4), shared))
+    assert [n for n, _ in model.named_modules()] == ["", "0", "1", "2", "2.0"]
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == \
+        ["", "0", "1", "2", "2.0", "2.1"]
+    assert list(model.modules()) == [m for _, m in model.named_modules()]
+    assert model.get_submodule("2.1") is shared and model.get_submodule("") is model
+    with pytest.raises(KeyError, match="no submodule named '3'"):
+        model.get_submodule("3")
+    model.set_buffer("2.0.running_var", np.full(4, 2.0, np.float32))
+    assert model[2][0].running_var.tolist() == [2.0] * 4
+    with pytest.raises(KeyError, match="no buffer named '2.0.weight'"):
+        model.set_buffer("2.0.weight", np.zeros(4))
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: ln.Linear(n, 2, rng=np.random.default_rng(0)),
+    lambda n: ln.Linear(2, n, rng=np.random.default_rng(0)),
+    lambda n: ln.RNN(n, 2, rng=np.random.default_rng(0)),
+    lambda n: ln.LSTM(2, n, rng=np.random.default_rng(0)),
+    lambda n: ln.BatchNorm1d(n),
+    lambda n: ln.LayerNorm(n),
+    lambda n: ln.GroupNorm(n, 2),
+], ids=["Linear.in", "Linear.out", "RNN", "LSTM", "BatchNorm1d", "LayerNorm", "GroupNorm"])
+@pytest.mark.parametrize("bad", [True, 0, -1, 2.0])
+def test_every_layer_is_as_strict_about_sizes(make, bad):
+    """One validator: Linear(True, 2) is rejected as RNN(True, 2) is, not taken as 1."""
+    with pytest.raises(ValueError, match="must be a positive int"):
+        make(bad)
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: ln.Linear(2, 2, rng=rng), lambda rng: ln.RNN(2, 2, rng=rng),
+    lambda rng: ln.LSTM(2, 2, rng=rng)], ids=["Linear", "RNN", "LSTM"])
+@pytest.mark.parametrize("rng", [None, 0, np.random.RandomState(0)], ids=["None", "int", "legacy"])
+def test_every_layer_wants_a_generator(make, rng):
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        make(rng)
+
+
 def test_base_module_requires_forward_and_backward():
     m = ln.Module()
     with pytest.raises(NotImplementedError, match="Module does not implement forward"):

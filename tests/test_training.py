@@ -257,3 +257,91 @@ def test_accuracy_and_evaluate():
     assert loss_a == pytest.approx(loss_b, rel=1e-6) and acc_a == acc_b
     out = predict(model, x)
     assert loss_b == ln.softmax_cross_entropy(out, y)[0] and model.training
+
+
+# -- the optimizer contract and the one divergence signal ---------------------------------
+
+class DuckSGD:
+    """Plain SGD that is not a litnet optimizer: only zero_grad() and step(), no .params."""
+
+    def __init__(self, params, lr):
+        self._params, self.lr, self.steps = list(params), lr, 0
+
+    def zero_grad(self):
+        for p in self._params:
+            p.grad[...] = 0
+
+    def step(self):
+        self.steps += 1
+        for p in self._params:
+            p.data -= self.lr * p.grad
+
+
+def test_a_duck_typed_optimizer_trains_like_sgd():
+    histories, models = [], []
+    for make in (lambda m: SGD(m.parameters(), lr=0.1), lambda m: DuckSGD(m.parameters(), 0.1)):
+        rng = np.random.default_rng(3)
+        x, y = blobs(rng)
+        model = small_model(rng)
+        opt = make(model)
+        histories.append(ln.fit(model, x, y, optimizer=opt, epochs=2, batch_size=40, rng=rng,
+                                clip_norm=5.0))
+        models.append(model)
+    assert not hasattr(opt, "params") and opt.steps == 6
+    assert histories[0].as_dict() == histories[1].as_dict()
+    assert histories[0].grad_norm == histories[1].grad_norm
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_train_step_raises_diverged_and_takes_no_step():
+    rng = np.random.default_rng(0)
+    model = ln.Linear(2, 1, rng=rng, dtype=np.float64)
+    before = model.weight.data.copy()
+    opt = DuckSGD(model.parameters(), 0.1)
+    x = np.array([[1e200, 1e200]])
+    with pytest.raises(ln.Diverged, match="loss is inf") as info:
+        ln.training.train_step(model, x, np.array([[0.0]]), optimizer=opt, loss_fn=ln.mse_loss)
+    assert info.value.loss == math.inf and info.value.in_step and opt.steps == 0
+    np.testing.assert_array_equal(model.weight.data, before)
+    model.weight.data[...] = 1e308                             # the output overflows ...
+    with pytest.raises(ln.Diverged, match="ReLU.*NaN or inf"):  # ... and ReLU rejects it
+        ln.training.train_step(ln.Sequential(model, ln.ReLU()), np.array([[10.0, 10.0]]),
+                               np.array([[0.0]]), optimizer=opt, loss_fn=ln.mse_loss)
+    assert opt.steps == 0
+
+
+def full_batch_divergence(**kwargs):
+    """lr=1e6 on a full batch: every step is taken (its loss and gradients are finite) and
+    the weights grow until the end-of-epoch evaluation overflows."""
+    rng = np.random.default_rng(0)
+    x = 10 * rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    model = ln.Sequential(ln.Linear(4, 32, rng=rng), ln.ReLU(), ln.Linear(32, 32, rng=rng),
+                          ln.ReLU(), ln.Linear(32, 3, rng=rng))
+    return ln.fit(model, x, y, optimizer=SGD(model.parameters(), lr=1e6), epochs=6,
+                  batch_size=64, rng=rng, **kwargs)
+
+
+def test_a_nonfinite_end_of_epoch_evaluation_is_divergence_not_an_error():
+    epochs = []
+    h = full_batch_divergence(x_val=np.zeros((4, 4), np.float32), y_val=np.zeros(4, np.int64),
+                              callbacks=[lambda e, m, h: epochs.append(e)])
+    assert h.diverged == 2 and len(h) == 2 and len(h.batch_loss) == 2
+    assert all(math.isfinite(v) for v in h.batch_loss)        # both steps were taken
+    assert math.isfinite(h.train_loss[0]) and math.isnan(h.train_loss[1])
+    assert math.isnan(h.train_acc[1]) and math.isnan(h.val_loss[1])
+    assert epochs == [1]                                       # not called for epoch 2
+
+
+def test_fit_stops_at_the_first_epoch_whose_training_loss_is_not_finite():
+    """MSE of huge but finite predictions overflows to inf without any layer complaining:
+    fit stops there (it used to train on) and reports the infinite loss."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 4)).astype(np.float32)
+    y = x @ rng.standard_normal((4, 1)).astype(np.float32)
+    model = ln.Linear(4, 1, rng=rng)
+    h = ln.fit(model, x, y, optimizer=SGD(model.parameters(), lr=1e6), epochs=5,
+               batch_size=32, rng=rng, loss_fn=ln.mse_loss)
+    assert h.diverged == 3 and len(h) == 3 and len(h.batch_loss) == 3
+    assert h.train_loss[-1] == math.inf and all(math.isfinite(v) for v in h.train_loss[:-1])
