@@ -72,10 +72,24 @@ class Table:
         lines += ["| " + " | ".join(row) + " |" for row in self._cells(fmt)]
         return "\n".join(lines)
 
-    def __str__(self, fmt="{:.4g}"):
+    def to_text(self, fmt="{:.4g}", *, left=()):
+        """Aligned plain text, numbers formatted with ``fmt``; the columns named in
+        ``left`` are aligned to the left, all others to the right.
+
+        Examples
+        --------
+        >>> print(Table([{"claim": "R1.a", "value": 0.5}]).to_text(left=["claim"]))
+        claim  value
+        R1.a     0.5
+        """
         cells = [list(self.columns)] + self._cells(fmt)
         widths = [max(len(row[j]) for row in cells) for j in range(len(self.columns))]
-        return "\n".join("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True))
-                         for row in cells)
+        align = [str.ljust if c in left else str.rjust for c in self.columns]
+        lines = ("  ".join(a(v, w) for v, w, a in zip(row, widths, align, strict=True))
+                 for row in cells)
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __str__(self):
+        return self.to_text()
 
     __repr__ = __str__

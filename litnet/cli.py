@@ -1,0 +1,113 @@
+"""The ``litnet`` command: ``litnet reproduce [R1 R6 ...] [--json]``.
+
+``reproduce`` re-runs the experiments behind the study notes' claims
+(:data:`litnet.experiments.REGISTRY`; all of them without arguments) and prints
+one line per claim: its id, the note's value, litnet's value and whether the
+claim holds. ``--json`` prints a list of objects instead, each with ``id``
+(``"R6.bn_accuracy"``), ``reproduction`` (``"R6"``), ``statement``, ``note``,
+``measured``, ``value``, ``bound`` and ``passed``. While it runs, a line per
+reproduction goes to stderr, only when stderr is a terminal.
+
+Exit status: 0 when every claim holds, 1 when one fails, 2 for an unknown
+reproduction (or a malformed command line). ``python -m litnet`` is the same
+command. Results are cached like the site's (``LITNET_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+from .experiments import REGISTRY, claims_for
+from .table import Table
+
+
+def _ordered(keys):
+    return sorted(keys, key=lambda k: int(k[1:]))
+
+
+def claim_record(claim):
+    """One claim as a plain dict (what ``--json`` prints for it)."""
+    value = getattr(claim, "value", None)
+    bound = getattr(claim, "bound", None)
+    return {
+        "id": claim.id,
+        "reproduction": getattr(claim, "reproduction", claim.id.split(".", 1)[0]),
+        "statement": getattr(claim, "statement", getattr(claim, "text", "")),
+        "note": claim.note,
+        "measured": claim.measured,
+        # the number compared with the bound; litnet's value as text if the claim has none
+        "value": claim.measured if value is None else _finite_or_none(value),
+        "bound": None if bound is None else _finite_or_none(bound),
+        "passed": bool(getattr(claim, "passed", getattr(claim, "holds", False))),
+    }
+
+
+def _finite_or_none(x):
+    x = float(x)
+    return x if math.isfinite(x) else None     # JSON has no NaN or inf
+
+
+def reproduce(keys=None, *, progress=None):
+    """Run the reproductions ``keys`` (all by default) and return their claims' records.
+
+    ``progress`` is a stream for one line per reproduction (None: silent).
+    """
+    keys = _ordered(REGISTRY) if not keys else keys
+    records = []
+    for i, key in enumerate(keys, 1):
+        start = time.perf_counter()
+        if progress is not None:
+            progress.write(f"[{i}/{len(keys)}] {key} ({REGISTRY[key].rsplit('.', 1)[-1]}) ...")
+            progress.flush()
+        found = [claim_record(c) for c in claims_for(key)]
+        records.extend(found)
+        if progress is not None:
+            failed = sum(not r["passed"] for r in found)
+            progress.write(f" {len(found)} claims, {failed} failed, "
+                           f"{time.perf_counter() - start:.1f} s\n")
+            progress.flush()
+    return records
+
+
+def table(records):
+    """The records as a :class:`~litnet.table.Table`: claim, note, litnet, holds."""
+    return Table([{"claim": r["id"], "note": r["note"], "litnet": r["measured"],
+                   "holds": "yes" if r["passed"] else "NO"} for r in records])
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="litnet", description="litnet's command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("reproduce", help="re-run the reproductions of the notes' claims",
+                              description="Re-run the experiments behind the claims and "
+                              "check each one. Exit status 1 if a claim fails.")
+    run.add_argument("keys", nargs="*", metavar="R",
+                     help=f"reproductions to run ({', '.join(_ordered(REGISTRY))}); "
+                     "default: all")
+    run.add_argument("--json", action="store_true", help="print a JSON list of the claims")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = _parser().parse_args(argv)
+    keys = [k.upper() for k in args.keys]
+    unknown = [k for k in keys if k not in REGISTRY]
+    if unknown:
+        print(f"litnet reproduce: unknown reproduction {', '.join(map(repr, unknown))}; "
+              f"known: {' '.join(_ordered(REGISTRY))}", file=sys.stderr)
+        return 2
+    progress = sys.stderr if sys.stderr.isatty() else None
+    records = reproduce(list(dict.fromkeys(keys)), progress=progress)
+    if args.json:
+        print(json.dumps(records, indent=2, allow_nan=False))
+    else:
+        print(table(records).to_text(left=("claim", "note", "litnet")))
+        failed = [r["id"] for r in records if not r["passed"]]
+        print(f"\n{len(records) - len(failed)} of {len(records)} claims hold"
+              + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if any(not r["passed"] for r in records) else 0

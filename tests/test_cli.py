@@ -1,0 +1,96 @@
+"""`python -m litnet reproduce` and the `litnet` console script."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from litnet import cli
+from litnet.experiments import REGISTRY, claims_for
+from litnet.experiments.claim import Claim
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, executable=(sys.executable, "-m", "litnet")):
+    return subprocess.run([*executable, *args], capture_output=True, text=True, cwd=ROOT,
+                          env=os.environ | {"OPENBLAS_NUM_THREADS": "1"}, timeout=600)
+
+
+def test_json_lists_every_claim_of_the_chosen_reproductions():
+    done = run("reproduce", "R3", "r1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""                       # progress only on a terminal
+    records = json.loads(done.stdout)
+    expected = [c.id for key in ("R3", "R1") for c in claims_for(key)]
+    assert [r["id"] for r in records] == expected
+    for r in records:
+        assert {"id", "reproduction", "statement", "value", "passed"} <= set(r)
+        assert r["reproduction"] == r["id"].split(".")[0] and r["passed"] is True
+    claims = {c.id: c for key in ("R1", "R3") for c in claims_for(key)}
+    for r in records:
+        claim = claims[r["id"]]
+        assert r["statement"] == claim.statement and r["measured"] == claim.measured
+        assert r["value"] == (claim.measured if claim.value is None else claim.value)
+
+
+def test_the_table_shows_claim_note_litnet_holds():
+    done = run("reproduce", "R1")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["claim", "note", "litnet", "holds"]
+    claims = claims_for("R1")
+    assert len(lines) == 1 + len(claims) + 2
+    for line, claim in zip(lines[1:], claims, strict=False):
+        assert line.startswith(claim.id) and line.endswith("yes") and claim.measured in line
+    assert lines[-1] == f"{len(claims)} of {len(claims)} claims hold"
+
+
+def test_an_unknown_reproduction_exits_with_2():
+    done = run("reproduce", "R1", "R99")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "unknown reproduction 'R99'" in done.stderr and "R13" in done.stderr
+
+
+def test_a_failing_claim_exits_with_1_and_progress_goes_to_a_terminal(monkeypatch, capsys):
+    failing = Claim("R1.demo", "two plus two is five", "5", "4", False, 4.0, 5.0)
+    monkeypatch.setattr(cli, "claims_for", lambda key: [failing])
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["reproduce", "R1", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) == [{
+        "id": "R1.demo", "reproduction": "R1", "statement": "two plus two is five",
+        "note": "5", "measured": "4", "value": 4.0, "bound": 5.0, "passed": False}]
+    assert terminal.getvalue().startswith("[1/1] R1") and "1 failed" in terminal.getvalue()
+    assert cli.main(["reproduce", "R1"]) == 1
+    out = capsys.readouterr().out
+    assert "R1.demo" in out and "NO" in out and "failed: R1.demo" in out
+
+
+def test_without_arguments_every_reproduction_runs(monkeypatch):
+    ran = []
+    monkeypatch.setattr(cli, "claims_for", lambda key: ran.append(key) or [])
+    assert cli.main(["reproduce"]) == 0
+    assert ran == sorted(REGISTRY, key=lambda k: int(k[1:]))
+
+
+def test_the_console_script():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"litnet": "litnet.cli:main"}
+    script = Path(sys.executable).with_name("litnet")
+    if not script.exists():
+        pytest.skip("the package is not installed with its scripts (pip install -e .)")
+    done = run("reproduce", "R3", executable=(str(script),))
+    assert done.returncode == 0 and done.stdout.splitlines()[0].split()[0] == "claim"
