@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -87,6 +86,7 @@ def test_without_arguments_every_reproduction_runs(monkeypatch):
 
 
 def test_the_console_script():
+    tomllib = pytest.importorskip("tomllib")           # Python 3.11+
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"litnet": "litnet.cli:main"}
     script = Path(sys.executable).with_name("litnet")
