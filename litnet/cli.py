@@ -1,7 +1,7 @@
 """The ``litnet`` command: ``litnet reproduce [R1 R6 ...] [--json]``.
 
 ``reproduce`` re-runs the experiments behind the study notes' claims
-(:data:`litnet.experiments.REGISTRY`; all of them without arguments) and prints
+(``litnet.experiments.REGISTRY``; all of them without arguments) and prints
 one line per claim: its id, the note's value, litnet's value and whether the
 claim holds. ``--json`` prints a list of objects instead, each with ``id``
 (``"R6.bn_accuracy"``), ``reproduction`` (``"R6"``), ``statement``, ``note``,
