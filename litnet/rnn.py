@@ -8,7 +8,7 @@ multiplies the gradient by :math:`W_{hh}^\top \operatorname{diag}(1 - h_t^2)`
 once per step it travels back: this is where the vanishing (or exploding)
 gradient of recurrent networks comes from. Weight creation, input checks and the
 weight gradients summed over time are shared with :class:`~litnet.LSTM`
-(:mod:`litnet._recurrent`).
+(``litnet/_recurrent.py``).
 """
 
 from __future__ import annotations
