@@ -120,7 +120,7 @@ class LSTM(Module):
     def forward(self, x, h0=None, c0=None):
         """Run ``x`` (N, T, D) from ``h0``, ``c0`` (N, H) or zeros; return (N, T, H).
 
-        ``lstm(x)`` starts from zeros; call ``lstm.forward(x, h0, c0)`` to start elsewhere.
+        ``lstm(x)`` starts from zeros, ``lstm(x, h0, c0)`` from the given states.
         """
         x, (h, c) = check_sequence(self, x, h0=h0, c0=c0)
         N, T, _ = x.shape

@@ -107,7 +107,7 @@ class RNN(Module):
     def forward(self, x, h0=None):
         """Run the sequence ``x`` (N, T, D) from ``h0`` (N, H) or zeros; return (N, T, H).
 
-        ``rnn(x)`` starts from zeros; call ``rnn.forward(x, h0)`` to start elsewhere.
+        ``rnn(x)`` starts from zeros, ``rnn(x, h0)`` from ``h0`` (with the forward hooks).
         """
         x, (h,) = check_sequence(self, x, h0=h0)
         N, T, _ = x.shape
