@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -92,8 +93,23 @@ def _parser():
     return parser
 
 
+def _one_blas_thread(argv):
+    """Restart once with one BLAS thread unless the caller chose a number.
+
+    The experiments multiply small matrices; on a busy two-core machine BLAS
+    threads make them many times slower (the site build and the tests run
+    with one thread too). NumPy is already loaded here, so the setting needs
+    a fresh process.
+    """
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "litnet", *argv])
+
+
 def main(argv=None):
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     keys = [k.upper() for k in args.keys]
     unknown = [k for k in keys if k not in REGISTRY]
@@ -101,6 +117,7 @@ def main(argv=None):
         print(f"litnet reproduce: unknown reproduction {', '.join(map(repr, unknown))}; "
               f"known: {' '.join(_ordered(REGISTRY))}", file=sys.stderr)
         return 2
+    _one_blas_thread(argv)
     progress = sys.stderr if sys.stderr.isatty() else None
     records = reproduce(list(dict.fromkeys(keys)), progress=progress)
     if args.json:

@@ -78,9 +78,11 @@ class History:
         The global gradient norm of every mini-batch before clipping (only
         when ``clip_norm`` is set).
     diverged : int or None
-        The epoch (counted from 1) in which the loss or the gradients became
-        NaN or infinite; ``None`` if training finished normally. That epoch's
-        entries are NaN (or the infinite loss) and training stopped there.
+        The epoch (counted from 1) in which training raised :class:`Diverged`:
+        a mini-batch's loss or gradients, or the training loss at the end of
+        the epoch, became NaN or infinite; ``None`` if training finished
+        normally. That epoch's entries are NaN (or the infinite loss) and
+        training stopped there.
 
     Examples
     --------

@@ -18,9 +18,10 @@ from litnet.experiments.claim import Claim
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, executable=(sys.executable, "-m", "litnet")):
+def run(*args, executable=(sys.executable, "-m", "litnet"), env=None):
+    env = os.environ | {"OPENBLAS_NUM_THREADS": "1"} if env is None else env
     return subprocess.run([*executable, *args], capture_output=True, text=True, cwd=ROOT,
-                          env=os.environ | {"OPENBLAS_NUM_THREADS": "1"}, timeout=600)
+                          env=env, timeout=600)
 
 
 def test_json_lists_every_claim_of_the_chosen_reproductions():
@@ -94,3 +95,20 @@ def test_the_console_script():
         pytest.skip("the package is not installed with its scripts (pip install -e .)")
     done = run("reproduce", "R3", executable=(str(script),))
     assert done.returncode == 0 and done.stdout.splitlines()[0].split()[0] == "claim"
+
+
+def test_without_a_blas_setting_it_restarts_with_one_thread(monkeypatch):
+    calls = []
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setattr(os, "execv", lambda exe, args: calls.append((exe, args)))
+    monkeypatch.setattr(cli, "claims_for", lambda key: [])
+    assert cli.main(["reproduce", "R3"]) == 0
+    assert calls == [(sys.executable, [sys.executable, "-m", "litnet", "reproduce", "R3"])]
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    calls.clear()
+    cli.main(["reproduce", "R3"])                  # set now (or by the caller): no restart
+    assert calls == []
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = run("reproduce", "R3", "--json", env=env)  # the real restart
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in json.loads(done.stdout)] == [c.id for c in claims_for("R3")]
