@@ -87,8 +87,8 @@ def test_non_positive_eps(make):
 
 def test_groupnorm_needs_a_channel_axis():
     """(N, C, *) of any rank >= 2, as in PyTorch (images: tests/test_conv.py); 1-D is an error."""
-    with pytest.raises(ValueError, match=r"GroupNorm\(.*\): expected an input of shape "
-                                         r"\(N, 3, \*\) with at least 2 dimensions, got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"GroupNorm\(.*\): expected an input of shape \(N, 3, "
+                                         r"\*\) with at least 2 dimensions, got shape \(3,\)"):
         ln.GroupNorm(1, 3, dtype=np.float64)(np.ones(3))
 
 
