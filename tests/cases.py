@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import litnet as ln
+from litnet.experiments.conv_degradation import basic_block
 
 
 @dataclass(frozen=True)
@@ -173,27 +174,21 @@ def _torch_conv_net(t):
                          nn.Linear(4, 3))
 
 
-def conv_block(rng, dt, c_in, c_out, stride=1):
-    """He et al.'s basic block: conv-BN-ReLU-conv-BN (the ReLU after the sum is outside)."""
-    return ln.Sequential(
-        ln.Conv2d(c_in, c_out, 3, stride, 1, bias=False, rng=rng, dtype=dt),
-        ln.BatchNorm2d(c_out, dtype=dt), ln.ReLU(),
-        ln.Conv2d(c_out, c_out, 3, 1, 1, bias=False, rng=rng, dtype=dt),
-        ln.BatchNorm2d(c_out, dtype=dt))
+def _basic_block(rng, dt, c_in, c_out, stride=1):
+    """R15's basic block, conv-BN-ReLU-conv-BN + shortcut, then ReLU (identity or 1x1 conv)."""
+    return _perturbed(basic_block(c_in, c_out, stride, residual=True, rng=rng, dtype=dt), rng)
 
 
-def torch_conv_block(t, c_in, c_out, stride=1):
+def torch_basic_block(t, c_in, c_out, stride=1):
     nn = t.nn
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out),
+    body = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out),
                          nn.ReLU(), nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
                          nn.BatchNorm2d(c_out))
-
-
-def _residual_conv_projection(rng, dt):
-    return _perturbed(ln.Residual(conv_block(rng, dt, 2, 3, stride=2), shortcut=ln.Sequential(
-        ln.Conv2d(2, 3, 1, stride=2, bias=False, rng=rng, dtype=dt),
-        ln.BatchNorm2d(3, dtype=dt))), rng)
-
+    shortcut = None
+    if stride != 1 or c_in != c_out:
+        shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                 nn.BatchNorm2d(c_out))
+    return nn.Sequential(torch_residual(t, body, shortcut), nn.ReLU())
 
 CASES = [
     Case("Linear", lambda rng, dt: ln.Linear(4, 3, rng=rng, dtype=dt), (5, 4), (5, 3),
@@ -296,10 +291,8 @@ CASES = [
     Case("GroupNorm-4d-instance", lambda rng, dt: _perturbed(ln.GroupNorm(4, 4, dtype=dt), rng),
          (2, 4, 2, 3), torch=lambda t: t.nn.GroupNorm(4, 4)),
     Case("Sequential-CNN", _conv_net, (2, 2, 6, 6), (2, 3), torch=_torch_conv_net),
-    Case("Residual-conv-identity",
-         lambda rng, dt: _perturbed(ln.Residual(conv_block(rng, dt, 2, 2)), rng), (2, 2, 4, 4),
-         torch=lambda t: torch_residual(t, torch_conv_block(t, 2, 2))),
-    Case("Residual-conv-projection", _residual_conv_projection, (2, 2, 5, 5), (2, 3, 3, 3),
-         torch=lambda t: torch_residual(t, torch_conv_block(t, 2, 3, stride=2), t.nn.Sequential(
-             t.nn.Conv2d(2, 3, 1, stride=2, bias=False), t.nn.BatchNorm2d(3)))),
+    Case("Residual-conv-identity", lambda rng, dt: _basic_block(rng, dt, 2, 2), (2, 2, 4, 4),
+         torch=lambda t: torch_basic_block(t, 2, 2)),
+    Case("Residual-conv-projection", lambda rng, dt: _basic_block(rng, dt, 2, 3, stride=2),
+         (2, 2, 5, 5), (2, 3, 3, 3), torch=lambda t: torch_basic_block(t, 2, 3, stride=2)),
 ]

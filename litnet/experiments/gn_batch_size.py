@@ -1,0 +1,186 @@
+r"""R14: BatchNorm's test error grows as the batch shrinks; GroupNorm's does not (Wu & He 2018).
+
+Wu and He (2018, "Group Normalization", Figure 1) train ResNet-50 on ImageNet
+on 8 workers with 32 down to 2 images per worker: each worker normalises its
+own images, so BatchNorm's statistics come from only that many images, and
+BatchNorm's error rises steeply at small batches while GroupNorm's stays flat.
+The small-scale version here:
+
+* data: the 8×8 digits as images (:func:`litnet.data.load_digits` with
+  ``images=True``), 1,500 training and 297 test images, the split of ``seed``;
+* network (:func:`build`): two 3×3 convolutions (padding 1) with 8 and 16
+  channels, each followed by the normalisation and a ReLU, a 2×2 max-pool after
+  the first, global average pooling and a ``Linear(16, 10)`` head. The
+  normalisation is ``BatchNorm2d`` or ``GroupNorm`` with :data:`GROUP_SIZE`
+  channels per group; the convolutions have no bias (the normalisation's
+  :math:`\beta` replaces it);
+* training (:func:`train`): SGD with momentum 0.9, learning rate
+  :data:`LR`, :data:`EPOCHS` epochs of mini-batches of :data:`BATCH` images,
+  each split between :math:`32/B` "workers" of :math:`B` images, as in the
+  paper's multi-worker setting: every worker runs the forward and backward on
+  its :math:`B` images (BatchNorm's statistics and running averages come from
+  those :math:`B`), and one step is taken with the mean of their gradients. So
+  every run takes the **same number of updates of the same size** on the same
+  images in the same order; only the number of images BatchNorm normalises
+  over changes. (Shrinking the whole mini-batch instead would change the number
+  of updates as well, and in a short training that effect is larger than the one
+  being measured.) GroupNorm normalises each image on its own, so for it the
+  split changes nothing but the rounding;
+* measurement: test error in evaluation mode (BatchNorm then uses its running
+  statistics, estimated during training from groups of :math:`B` images).
+
+Both normalisations start from the same weights for a given seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..activations import ReLU
+from ..batchnorm2d import BatchNorm2d
+from ..cache import shared
+from ..conv import Conv2d
+from ..data import load_digits
+from ..flatten import Flatten
+from ..groupnorm import GroupNorm
+from ..linear import Linear
+from ..losses import softmax_cross_entropy
+from ..module import Sequential, run_backward
+from ..optim import SGD
+from ..pooling import AdaptiveAvgPool2d, MaxPool2d
+from ..training import evaluate
+from .claim import at_least, at_most
+
+BATCH_SIZES = (32, 8, 2)    # images per worker, B (2 costs 16 passes an update: few sizes)
+BATCH = 32                         # images per update: 32 / B workers
+EPOCHS = 6
+LR = 0.1
+GROUP_SIZE = 4                     # channels per GroupNorm group
+CHANNELS = (8, 16)
+
+
+def norm_layer(kind, channels, dtype):
+    """``BatchNorm2d(channels)`` for ``"bn"``, ``GroupNorm(channels // 4, channels)`` for ``"gn"``.
+
+    Examples
+    --------
+    >>> norm_layer("gn", 16, np.float32)
+    GroupNorm(4, 16, eps=1e-05, affine=True, dtype=float32)
+    """
+    if kind == "bn":
+        return BatchNorm2d(channels, dtype=dtype)
+    if kind == "gn":
+        return GroupNorm(channels // GROUP_SIZE, channels, dtype=dtype)
+    raise ValueError(f"norm_layer: kind must be 'bn' or 'gn', got {kind!r}")
+
+
+# --8<-- [start:build]
+def build(kind, *, seed=0, dtype=np.float32):
+    """The small CNN of R14 with BatchNorm2d (``"bn"``) or GroupNorm (``"gn"``).
+
+    Examples
+    --------
+    >>> model = build("gn")
+    >>> model(np.zeros((2, 1, 8, 8), np.float32)).shape
+    (2, 10)
+    """
+    rng = np.random.default_rng(seed)
+    layers, c_in = [], 1
+    for i, c_out in enumerate(CHANNELS):
+        layers += [Conv2d(c_in, c_out, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+                   norm_layer(kind, c_out, dtype), ReLU()]
+        if i == 0:
+            layers.append(MaxPool2d(2))                       # 8x8 -> 4x4
+        c_in = c_out
+    layers += [AdaptiveAvgPool2d(1), Flatten(), Linear(c_in, 10, rng=rng, dtype=dtype)]
+    return Sequential(*layers)
+# --8<-- [end:build]
+
+
+@dataclass(frozen=True)
+class Result:
+    """Test error (fraction of the 297 test digits) per batch size, for each normalisation.
+
+    ``batch_sizes[i]`` (images per worker) goes with ``bn[i]`` and ``gn[i]`` (tuples of
+    floats).
+    """
+
+    batch_sizes: tuple
+    bn: tuple
+    gn: tuple
+    epochs: int
+
+
+# --8<-- [start:train]
+def train(kind, per_worker, *, epochs=EPOCHS, seed=0):
+    """Train :func:`build` ``(kind)`` with ``BATCH // per_worker`` workers; return the model."""
+    x, y = load_digits(rng=np.random.default_rng(seed), images=True)[:2]
+    model = build(kind, seed=seed)
+    opt = SGD(model.parameters(), lr=LR, momentum=0.9)
+    order = np.random.default_rng(seed + 1)
+    for _ in range(epochs):
+        batches = order.permutation(len(x))[:len(x) // BATCH * BATCH].reshape(-1, BATCH)
+        for batch in batches:
+            opt.zero_grad()
+            for worker in batch.reshape(-1, per_worker):      # B images each
+                _, g = softmax_cross_entropy(model(x[worker]), y[worker])
+                run_backward(model, g * (per_worker / BATCH), input_grad=False)  # the mean
+            opt.step()
+    return model
+# --8<-- [end:train]
+
+
+def test_error(kind, per_worker, *, epochs=EPOCHS, seed=0):
+    """Test error of :func:`train` ``(kind, per_worker)`` on the 297 test digits.
+
+    Examples
+    --------
+    >>> 0.0 <= test_error("gn", 16, epochs=1) <= 1.0
+    True
+    """
+    model = train(kind, per_worker, epochs=epochs, seed=seed)
+    x_test, y_test = load_digits(rng=np.random.default_rng(seed), images=True)[2:]
+    return 1.0 - evaluate(model, x_test, y_test)[1]
+
+
+def errors_by_batch_size(batch_sizes=BATCH_SIZES, epochs=EPOCHS, seed=0):
+    """The R14 table; cached (one computation per build).
+
+    Examples
+    --------
+    >>> r = errors_by_batch_size(batch_sizes=(32,), epochs=1)
+    >>> r.batch_sizes, len(r.bn), 0 <= r.gn[0] <= 1
+    ((32,), 1, True)
+    """
+    return _errors(tuple(int(b) for b in batch_sizes), int(epochs), int(seed))
+
+
+@shared
+def _errors(batch_sizes, epochs, seed):
+    table = {kind: tuple(test_error(kind, b, epochs=epochs, seed=seed) for b in batch_sizes)
+             for kind in ("bn", "gn")}
+    return Result(batch_sizes, table["bn"], table["gn"], epochs)
+
+
+def claims():
+    """BN's error with 2 images per worker against 32; GN's spread over all splits.
+
+    GroupNorm normalises each image on its own, so splitting a mini-batch between workers
+    changes its gradients only by rounding; the spread of its errors is that rounding,
+    amplified over a training that has not converged (its error stays well above BN's).
+    """
+    r = errors_by_batch_size()
+    bn_rise = r.bn[-1] - r.bn[0]
+    gn_spread = max(r.gn) - min(r.gn)
+    return [
+        at_least("R14.bn_rises", "BatchNorm2d: the test error with 2 images per worker is at "
+                 "least {bound} above the error with 32", bn_rise, 0.02,
+                 note="BN's error increases rapidly as the batch size decreases (Wu & He, "
+                 "Figure 1)", fmt=".1%"),
+        at_most("R14.gn_flat", "GroupNorm: the test errors with 32 down to 2 images per worker "
+                "lie within {bound} of each other (only rounding differs between the splits)",
+                gn_spread, 0.05,
+                note="GN's error is stable across batch sizes (Wu & He, Figure 1)", fmt=".1%"),
+    ]
