@@ -132,12 +132,12 @@ def train(kind, per_worker, *, epochs=EPOCHS, seed=0):
 # --8<-- [end:train]
 
 
-def test_error(kind, per_worker, *, epochs=EPOCHS, seed=0):
+def error_rate(kind, per_worker, *, epochs=EPOCHS, seed=0):
     """Test error of :func:`train` ``(kind, per_worker)`` on the 297 test digits.
 
     Examples
     --------
-    >>> 0.0 <= test_error("gn", 16, epochs=1) <= 1.0
+    >>> 0.0 <= error_rate("gn", 16, epochs=1) <= 1.0
     True
     """
     model = train(kind, per_worker, epochs=epochs, seed=seed)
@@ -159,7 +159,7 @@ def errors_by_batch_size(batch_sizes=BATCH_SIZES, epochs=EPOCHS, seed=0):
 
 @shared
 def _errors(batch_sizes, epochs, seed):
-    table = {kind: tuple(test_error(kind, b, epochs=epochs, seed=seed) for b in batch_sizes)
+    table = {kind: tuple(error_rate(kind, b, epochs=epochs, seed=seed) for b in batch_sizes)
              for kind in ("bn", "gn")}
     return Result(batch_sizes, table["bn"], table["gn"], epochs)
 
