@@ -101,7 +101,8 @@ class GroupNorm(Module):
         if not np.all(inv_std > 0):     # inv_std is 0 or NaN: the float64 variance overflowed
             raise ValueError(f"{self!r}: input too large to normalise (max |x| = "
                              f"{np.abs(x).max():.3g}, its square overflows float64)")
-        xhat, inv_std = xhat.reshape(x.shape).astype(x.dtype), inv_std.astype(x.dtype)
+        xhat = xhat.reshape(x.shape).astype(x.dtype, copy=False)
+        inv_std = inv_std.astype(x.dtype, copy=False)
         self._cache = (xhat, inv_std)
         if not self.affine:
             return xhat
