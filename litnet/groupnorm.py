@@ -10,6 +10,21 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _standardize(layer, groups):
+    """:func:`~litnet.layernorm.normalize` over the last axis of ``groups`` (N, G, D), in
+    ``groups``' dtype; where the variance overflows that dtype (x*x of float32 values near
+    1e20 does), again in float64, cast back. A clear error if float64 overflows too."""
+    with np.errstate(over="ignore", invalid="ignore"):       # checked below
+        xhat, inv_std = normalize(groups, (2,), layer.eps)
+        if np.all(inv_std > 0):                              # 0 or NaN: it overflowed
+            return xhat, inv_std
+        xhat, inv_std = normalize(groups.astype(np.float64), (2,), layer.eps)
+    if not np.all(inv_std > 0):
+        raise ValueError(f"{layer!r}: input too large to normalise (max |x| = "
+                         f"{np.abs(groups).max():.3g}, its square overflows float64)")
+    return xhat.astype(groups.dtype), inv_std.astype(groups.dtype)
+
+
 class GroupNorm(Module):
     r"""Group normalisation of a (N, C, \*) input, PyTorch semantics.
 
@@ -48,11 +63,10 @@ class GroupNorm(Module):
               \qquad y_{n c} = \gamma_c \hat x_{n c} + \beta_c .
 
     Statistics never mix samples, so training and evaluation modes agree and
-    a batch of one is fine. The statistics are computed in float64 (a float32
-    input is converted for them), so that squaring a large float32 value
-    (:math:`|x| \sim 10^{20}`, whose square overflows float32) cannot turn the
-    variance into inf and the output silently into :math:`\beta`; a float64
-    input too large for that raises a clear error.
+    a batch of one is fine. Where the variance overflows the input's dtype
+    (squaring a float32 value near :math:`10^{20}` does), the statistics are
+    computed again in float64, so the output is never silently :math:`\beta`;
+    a float64 input too large for that raises a clear error.
 
     Backward: :math:`\partial L/\partial\beta_c` and
     :math:`\partial L/\partial\gamma_c` sum :math:`g` and :math:`g\hat x` over
@@ -96,13 +110,8 @@ class GroupNorm(Module):
         x = check_array(self, x, features=self.num_channels,
                         dtype=None if self.weight is None else self.weight.dtype)
         groups = x.reshape(x.shape[0], self.num_groups, -1)     # (N, G, C/G * positions)
-        with np.errstate(over="ignore", invalid="ignore"):     # checked on the next line
-            xhat, inv_std = normalize(groups.astype(np.float64, copy=False), (2,), self.eps)
-        if not np.all(inv_std > 0):     # inv_std is 0 or NaN: the float64 variance overflowed
-            raise ValueError(f"{self!r}: input too large to normalise (max |x| = "
-                             f"{np.abs(x).max():.3g}, its square overflows float64)")
-        xhat = xhat.reshape(x.shape).astype(x.dtype, copy=False)
-        inv_std = inv_std.astype(x.dtype, copy=False)
+        xhat, inv_std = _standardize(self, groups)
+        xhat = xhat.reshape(x.shape)
         self._cache = (xhat, inv_std)
         if not self.affine:
             return xhat
