@@ -7,9 +7,12 @@ site embeds this source and reproduces four study notes with it.
 from . import data, diagnostics, evaluation, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
 from .batchnorm import BatchNorm1d, batchnorm_backward_graph
+from .batchnorm2d import BatchNorm2d
 from .clip import clip_grad_norm_, clip_grad_value_
+from .conv import Conv2d
 from .dropout import Dropout
 from .evaluation import accuracy, evaluate, predict
+from .flatten import Flatten
 from .gradcheck import gradcheck, gradcheck_loss
 from .groupnorm import GroupNorm
 from .interop import to_torch
@@ -20,6 +23,7 @@ from .losses import binary_cross_entropy_with_logits, mse_loss, softmax, softmax
 from .lstm import LSTM
 from .module import Module, Sequential, run_backward
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .residual import Residual
 from .rnn import RNN
 from .training import Diverged, History, fit
@@ -36,4 +40,5 @@ __all__ = [
     "Diverged", "History", "accuracy", "diagnostics", "evaluate", "evaluation", "fit", "predict",
     "LSTM", "RNN",
     "data", "load", "load_state", "save", "to_torch",
+    "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "Flatten", "MaxPool2d",
 ]

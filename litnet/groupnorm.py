@@ -10,13 +10,29 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _standardize(layer, groups):
+    """:func:`~litnet.layernorm.normalize` over the last axis of ``groups`` (N, G, D), in
+    ``groups``' dtype; where the variance overflows that dtype (x*x of float32 values near
+    1e20 does), again in float64, cast back. A clear error if float64 overflows too."""
+    with np.errstate(over="ignore", invalid="ignore"):       # checked below
+        xhat, inv_std = normalize(groups, (2,), layer.eps)
+        if np.all(inv_std > 0):                              # 0 or NaN: it overflowed
+            return xhat, inv_std
+        xhat, inv_std = normalize(groups.astype(np.float64), (2,), layer.eps)
+    if not np.all(inv_std > 0):
+        raise ValueError(f"{layer!r}: input too large to normalise (max |x| = "
+                         f"{np.abs(groups).max():.3g}, its square overflows float64)")
+    return xhat.astype(groups.dtype), inv_std.astype(groups.dtype)
+
+
 class GroupNorm(Module):
-    r"""Group normalisation of a (N, C) or (N, C, L) input, PyTorch semantics.
+    r"""Group normalisation of a (N, C, \*) input, PyTorch semantics.
 
     The :math:`C` channels are split into ``num_groups`` consecutive groups of
     :math:`C/G` channels; each sample is standardised within each group (over
-    the :math:`C/G` channels and, for (N, C, L), all :math:`L` positions),
-    then every channel gets its own scale and shift.
+    the :math:`C/G` channels and all their positions: the :math:`L` of a
+    (N, C, L) input, the :math:`H W` pixels of a (N, C, H, W) image), then
+    every channel gets its own scale and shift.
 
     Parameters
     ----------
@@ -36,17 +52,23 @@ class GroupNorm(Module):
 
     Shapes
     ------
-    x: (N, C) or (N, C, L) -> y: same shape.
+    x: (N, C), (N, C, L), (N, C, H, W), ... -> y: same shape.
 
     Notes
     -----
-    Viewing x as (N, G, D) with :math:`D = (C/G)\,L`:
+    Viewing x as (N, G, D) with :math:`D = (C/G)\,L` (:math:`L` the number of
+    positions, :math:`H W` for images):
 
     .. math:: \hat x_{n g} = \frac{x_{n g} - \mu_{n g}}{\sqrt{\sigma^2_{n g} + \epsilon}},
               \qquad y_{n c} = \gamma_c \hat x_{n c} + \beta_c .
 
     Statistics never mix samples, so training and evaluation modes agree and
-    a batch of one is fine. Backward: :math:`\partial L/\partial\beta_c` and
+    a batch of one is fine. Where the variance overflows the input's dtype
+    (squaring a float32 value near :math:`10^{20}` does), the statistics are
+    computed again in float64, so the output is never silently :math:`\beta`;
+    a float64 input too large for that raises a clear error.
+
+    Backward: :math:`\partial L/\partial\beta_c` and
     :math:`\partial L/\partial\gamma_c` sum :math:`g` and :math:`g\hat x` over
     everything but the channel axis; :math:`\partial L/\partial x` is
     :func:`~litnet.layernorm.normalize_backward` of :math:`\gamma \odot g`
@@ -80,10 +102,14 @@ class GroupNorm(Module):
 
     # --8<-- [start:forward]
     def forward(self, x):
-        x = check_array(self, x, ndim=(2, 3), features=self.num_channels,
+        x = np.asarray(x)
+        if x.ndim < 2:
+            raise ValueError(f"{self!r}: expected an input of shape (N, {self.num_channels}, *) "
+                             f"with at least 2 dimensions, got shape {x.shape} ({x.ndim}-D)")
+        x = check_array(self, x, features=self.num_channels,
                         dtype=None if self.weight is None else self.weight.dtype)
-        groups = x.reshape(x.shape[0], self.num_groups, -1)     # (N, G, C/G * L)
-        xhat, inv_std = normalize(groups, (2,), self.eps)
+        groups = x.reshape(x.shape[0], self.num_groups, -1)     # (N, G, C/G * positions)
+        xhat, inv_std = _standardize(self, groups)
         xhat = xhat.reshape(x.shape)
         self._cache = (xhat, inv_std)
         if not self.affine:

@@ -35,19 +35,20 @@ def _torch_classes():
         def forward(self, x):
             return self.block(x) + self.shortcut(x)
 
-    class BatchNorm1dEvalBatchStats(nn.BatchNorm1d):
-        """``nn.BatchNorm1d`` that uses batch statistics in evaluation mode too.
+    def eval_batch_stats(base):
+        """``base`` (``nn.BatchNorm1d`` or ``nn.BatchNorm2d``) using batch statistics in
+        evaluation mode too, as litnet's ``eval_uses_batch_stats=True``: in evaluation mode
+        the running statistics are kept but neither used nor updated."""
 
-        Mirrors litnet's ``BatchNorm1d(eval_uses_batch_stats=True)``: in
-        evaluation mode the running statistics are kept but neither used nor
-        updated.
-        """
+        class EvalBatchStats(base):
+            def forward(self, x):
+                if self.training:
+                    return super().forward(x)
+                return nn.functional.batch_norm(x, None, None, self.weight, self.bias,
+                                                training=True, momentum=0.0, eps=self.eps)
 
-        def forward(self, x):
-            if self.training:
-                return super().forward(x)
-            return nn.functional.batch_norm(x, None, None, self.weight, self.bias,
-                                            training=True, momentum=0.0, eps=self.eps)
+        EvalBatchStats.__doc__ = eval_batch_stats.__doc__
+        return EvalBatchStats
 
     class TorchRNN(nn.RNN):
         """``nn.RNN(batch_first=True)`` returning only the output sequence, as litnet's RNN."""
@@ -63,15 +64,17 @@ def _torch_classes():
 
     classes = SimpleNamespace(TorchResidual=TorchResidual, TorchRNN=TorchRNN,
                               TorchLSTM=TorchLSTM,
-                              BatchNorm1dEvalBatchStats=BatchNorm1dEvalBatchStats)
+                              BatchNorm1dEvalBatchStats=eval_batch_stats(nn.BatchNorm1d),
+                              BatchNorm2dEvalBatchStats=eval_batch_stats(nn.BatchNorm2d))
     for name, cls in vars(classes).items():  # importable as litnet.interop.<name> (pickling)
-        cls.__module__, cls.__qualname__ = __name__, name
+        cls.__module__, cls.__qualname__, cls.__name__ = __name__, name, name
     return classes
 
 
 def __getattr__(name):
     """``litnet.interop.TorchResidual`` etc., created (with torch imported) on first access."""
-    if name in ("TorchResidual", "TorchRNN", "TorchLSTM", "BatchNorm1dEvalBatchStats"):
+    if name in ("TorchResidual", "TorchRNN", "TorchLSTM", "BatchNorm1dEvalBatchStats",
+                "BatchNorm2dEvalBatchStats"):
         return getattr(_torch_classes(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -96,9 +99,12 @@ def to_torch(model, dtype=None):
         Made of :class:`~litnet.Sequential`, :class:`~litnet.Linear`,
         :class:`~litnet.Sigmoid`, :class:`~litnet.Tanh`, :class:`~litnet.ReLU`,
         :class:`~litnet.LeakyReLU`, :class:`~litnet.PReLU`,
-        :class:`~litnet.BatchNorm1d`, :class:`~litnet.LayerNorm`,
-        :class:`~litnet.GroupNorm`, :class:`~litnet.Dropout`,
-        :class:`~litnet.Residual`, :class:`~litnet.RNN` and :class:`~litnet.LSTM`.
+        :class:`~litnet.BatchNorm1d`, :class:`~litnet.BatchNorm2d`,
+        :class:`~litnet.LayerNorm`, :class:`~litnet.GroupNorm`,
+        :class:`~litnet.Dropout`, :class:`~litnet.Residual`,
+        :class:`~litnet.Conv2d`, :class:`~litnet.MaxPool2d`,
+        :class:`~litnet.AvgPool2d`, :class:`~litnet.AdaptiveAvgPool2d`,
+        :class:`~litnet.Flatten`, :class:`~litnet.RNN` and :class:`~litnet.LSTM`.
     dtype : numpy dtype, str or torch.dtype, optional
         Dtype of the torch parameters; the model's own dtype by default.
 
@@ -158,12 +164,16 @@ def _copy(torch, target, source):
 def _convert(m, where, torch, dtype):
     from . import activations as act
     from .batchnorm import BatchNorm1d
+    from .batchnorm2d import BatchNorm2d
+    from .conv import Conv2d
     from .dropout import Dropout
+    from .flatten import Flatten
     from .groupnorm import GroupNorm
     from .layernorm import LayerNorm
     from .linear import Linear
     from .lstm import LSTM
     from .module import Sequential
+    from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
     from .residual import Residual
     from .rnn import RNN
 
@@ -193,10 +203,11 @@ def _convert(m, where, torch, dtype):
     elif isinstance(m, act.PReLU):
         out = nn.PReLU(m.num_parameters, dtype=dtype)
         _copy(torch, out.weight, m.weight)
-    elif isinstance(m, BatchNorm1d):
-        cls = nn.BatchNorm1d
+    elif isinstance(m, BatchNorm1d):           # BatchNorm2d is a subclass
+        two_d = isinstance(m, BatchNorm2d)
+        cls = nn.BatchNorm2d if two_d else nn.BatchNorm1d
         if m.track_running_stats and m.eval_uses_batch_stats:
-            cls = _torch_classes().BatchNorm1dEvalBatchStats
+            cls = getattr(_torch_classes(), f"BatchNorm{2 if two_d else 1}dEvalBatchStats")
         out = cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
                   track_running_stats=m.track_running_stats, dtype=dtype)
         _copy_all(torch, out, m)
@@ -209,6 +220,18 @@ def _convert(m, where, torch, dtype):
         _copy_all(torch, out, m)
     elif isinstance(m, Dropout):
         out = nn.Dropout(m.p)
+    elif isinstance(m, Conv2d):
+        out = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                        bias=m.bias is not None, dtype=dtype)
+        _copy_all(torch, out, m)
+    elif isinstance(m, MaxPool2d):
+        out = nn.MaxPool2d(m.kernel_size, m.stride)
+    elif isinstance(m, AvgPool2d):
+        out = nn.AvgPool2d(m.kernel_size, m.stride)
+    elif isinstance(m, AdaptiveAvgPool2d):
+        out = nn.AdaptiveAvgPool2d(m.output_size)
+    elif isinstance(m, Flatten):
+        out = nn.Flatten(m.start_dim, m.end_dim)
     elif isinstance(m, LSTM):
         out = _torch_classes().TorchLSTM(m.input_size, m.hidden_size, batch_first=True,
                                          dtype=dtype)
@@ -221,7 +244,8 @@ def _convert(m, where, torch, dtype):
         raise TypeError(
             f"to_torch: no PyTorch equivalent for the litnet layer {type(m).__name__} at "
             f"{where}; supported: Sequential, Residual, Linear, Sigmoid, Tanh, ReLU, LeakyReLU, "
-            "PReLU, BatchNorm1d, LayerNorm, GroupNorm, Dropout, RNN, LSTM")
+            "PReLU, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Dropout, Conv2d, MaxPool2d, "
+            "AvgPool2d, AdaptiveAvgPool2d, Flatten, RNN, LSTM")
     out.training = bool(m.training)  # this module only: children carry their own mode
     return out
 

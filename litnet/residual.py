@@ -13,8 +13,10 @@ class Residual(Module):
 
     :math:`F` is ``block`` (any module, e.g. a :class:`~litnet.Sequential`)
     and :math:`S` is ``shortcut``: the identity when ``None``, or any module,
-    typically a projection :class:`~litnet.Linear` when :math:`F` changes the
-    width.
+    typically a projection when :math:`F` changes the shape: a
+    :class:`~litnet.Linear` for features, a 1×1 :class:`~litnet.Conv2d`
+    (with the block's stride, often followed by :class:`~litnet.BatchNorm2d`)
+    for images, as in He et al.'s ResNet.
 
     Parameters
     ----------
@@ -34,8 +36,8 @@ class Residual(Module):
 
     Shapes
     ------
-    x: (N, D) -> y: (N, D_out); ``block(x)`` and ``shortcut(x)`` must have
-    the same shape.
+    x: (N, D) -> y: (N, D_out), or images (N, C, H, W) -> (N, C_out, H_out,
+    W_out); ``block(x)`` and ``shortcut(x)`` must have the same shape.
 
     Notes
     -----
@@ -90,7 +92,8 @@ class Residual(Module):
         if fx.shape != sx.shape:
             raise ValueError(f"Residual: block output has shape {fx.shape} but shortcut "
                              f"output has shape {sx.shape}; use a projection shortcut "
-                             "(e.g. Linear(in, out)) when the block changes the width")
+                             "(e.g. Linear(in, out), or a 1x1 Conv2d for images) when the "
+                             "block changes the shape")
         y = fx + sx
         self._out_shape = y.shape
         return y

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import litnet as ln
+from litnet.experiments.conv_degradation import basic_block
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,57 @@ def torch_output_only(t, cls, *args, **kwargs):
     return OutputOnly(*args, batch_first=True, **kwargs)
 
 
+def distinct_input(shape):
+    """Values of magnitude in [0.5, 1.5], all at least 1e-3 apart, so that no two pixels of a
+    max-pooling window are within the finite-difference step of each other."""
+    def make(rng, dtype):
+        size = rng.permutation(int(np.prod(shape))).reshape(shape)
+        values = 0.5 + size / max(size.size - 1, 1)
+        return (values * rng.choice([-1.0, 1.0], shape)).astype(dtype)
+    return make
+
+
+def _conv(rng, dt, *args, **kw):
+    return _perturbed(ln.Conv2d(*args, rng=rng, dtype=dt, **kw), rng)
+
+
+def _bn2d(rng, dt, c, **kw):
+    return _perturbed(ln.BatchNorm2d(c, dtype=dt, **kw), rng)
+
+
+def _conv_net(rng, dt):
+    """A small CNN with every image layer: conv, BN, pooling, flatten, a Linear head."""
+    return _perturbed(ln.Sequential(
+        ln.Conv2d(2, 4, 3, padding=1, bias=False, rng=rng, dtype=dt), ln.BatchNorm2d(4, dtype=dt),
+        ln.ReLU(), ln.MaxPool2d(2), ln.Conv2d(4, 4, (2, 3), stride=(1, 2), rng=rng, dtype=dt),
+        ln.GroupNorm(2, 4, dtype=dt), ln.AdaptiveAvgPool2d(1), ln.Flatten(),
+        ln.Linear(4, 3, rng=rng, dtype=dt)), rng)
+
+
+def _torch_conv_net(t):
+    nn = t.nn
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(4, 4, (2, 3), stride=(1, 2)),
+                         nn.GroupNorm(2, 4), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(4, 3))
+
+
+def _basic_block(rng, dt, c_in, c_out, stride=1):
+    """R15's basic block, conv-BN-ReLU-conv-BN + shortcut, then ReLU (identity or 1x1 conv)."""
+    return _perturbed(basic_block(c_in, c_out, stride, residual=True, rng=rng, dtype=dt), rng)
+
+
+def torch_basic_block(t, c_in, c_out, stride=1):
+    nn = t.nn
+    body = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU(), nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
+                         nn.BatchNorm2d(c_out))
+    shortcut = None
+    if stride != 1 or c_in != c_out:
+        shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                 nn.BatchNorm2d(c_out))
+    return nn.Sequential(torch_residual(t, body, shortcut), nn.ReLU())
+
 CASES = [
     Case("Linear", lambda rng, dt: ln.Linear(4, 3, rng=rng, dtype=dt), (5, 4), (5, 3),
          torch=lambda t: t.nn.Linear(4, 3)),
@@ -204,4 +256,43 @@ CASES = [
          torch=lambda t: torch_output_only(t, t.nn.RNN, 3, 4, nonlinearity="relu")),
     Case("LSTM", lambda rng, dt: ln.LSTM(3, 4, rng=rng, dtype=dt), (2, 4, 3), (2, 4, 4),
          feature_axis=2, torch=lambda t: torch_output_only(t, t.nn.LSTM, 3, 4)),
+    # images: (N, C, H, W); tests/test_conv.py adds evaluation mode and the error cases
+    Case("Conv2d", lambda rng, dt: _conv(rng, dt, 2, 3, 3), (2, 2, 5, 4), (2, 3, 3, 2),
+         torch=lambda t: t.nn.Conv2d(2, 3, 3)),
+    Case("Conv2d-stride-padding-rect", lambda rng, dt: _conv(rng, dt, 3, 2, (2, 3), (2, 1), (1, 2)),
+         (2, 3, 5, 4), (2, 2, 3, 6), torch=lambda t: t.nn.Conv2d(3, 2, (2, 3), (2, 1), (1, 2))),
+    Case("Conv2d-nobias-1x1-stride2", lambda rng, dt: _conv(rng, dt, 3, 4, 1, 2, bias=False),
+         (3, 3, 5, 5), (3, 4, 3, 3), torch=lambda t: t.nn.Conv2d(3, 4, 1, 2, bias=False)),
+    Case("MaxPool2d", lambda rng, dt: ln.MaxPool2d(2), (2, 3, 4, 5), (2, 3, 2, 2),
+         features=False, torch=lambda t: t.nn.MaxPool2d(2),
+         make_input=distinct_input((2, 3, 4, 5))),
+    Case("MaxPool2d-overlap-rect", lambda rng, dt: ln.MaxPool2d((3, 2), stride=(1, 2)),
+         (2, 2, 5, 5), (2, 2, 3, 2), features=False,
+         torch=lambda t: t.nn.MaxPool2d((3, 2), stride=(1, 2)),
+         make_input=distinct_input((2, 2, 5, 5))),
+    Case("AvgPool2d", lambda rng, dt: ln.AvgPool2d(2), (2, 3, 4, 5), (2, 3, 2, 2),
+         features=False, torch=lambda t: t.nn.AvgPool2d(2)),
+    Case("AvgPool2d-overlap-rect", lambda rng, dt: ln.AvgPool2d((2, 3), stride=1),
+         (2, 2, 4, 5), (2, 2, 3, 3), features=False,
+         torch=lambda t: t.nn.AvgPool2d((2, 3), stride=1)),
+    Case("AdaptiveAvgPool2d-global", lambda rng, dt: ln.AdaptiveAvgPool2d(1), (2, 3, 4, 5),
+         (2, 3, 1, 1), features=False, torch=lambda t: t.nn.AdaptiveAvgPool2d(1)),
+    Case("AdaptiveAvgPool2d-2x3", lambda rng, dt: ln.AdaptiveAvgPool2d((2, 3)), (2, 2, 5, 7),
+         (2, 2, 2, 3), features=False, torch=lambda t: t.nn.AdaptiveAvgPool2d((2, 3))),
+    Case("Flatten", lambda rng, dt: ln.Flatten(), (2, 3, 2, 2), (2, 12), features=False,
+         torch=lambda t: t.nn.Flatten()),
+    Case("BatchNorm2d", lambda rng, dt: _bn2d(rng, dt, 3), (2, 3, 4, 3),
+         torch=lambda t: t.nn.BatchNorm2d(3)),
+    Case("BatchNorm2d-noaffine-momentum-none",
+         lambda rng, dt: _bn2d(rng, dt, 3, affine=False, momentum=None), (3, 3, 2, 2),
+         torch=lambda t: t.nn.BatchNorm2d(3, affine=False, momentum=None)),
+    Case("GroupNorm-4d", lambda rng, dt: _perturbed(ln.GroupNorm(3, 6, dtype=dt), rng),
+         (2, 6, 3, 2), torch=lambda t: t.nn.GroupNorm(3, 6)),
+    Case("GroupNorm-4d-instance", lambda rng, dt: _perturbed(ln.GroupNorm(4, 4, dtype=dt), rng),
+         (2, 4, 2, 3), torch=lambda t: t.nn.GroupNorm(4, 4)),
+    Case("Sequential-CNN", _conv_net, (2, 2, 6, 6), (2, 3), torch=_torch_conv_net),
+    Case("Residual-conv-identity", lambda rng, dt: _basic_block(rng, dt, 2, 2), (2, 2, 4, 4),
+         torch=lambda t: torch_basic_block(t, 2, 2)),
+    Case("Residual-conv-projection", lambda rng, dt: _basic_block(rng, dt, 2, 3, stride=2),
+         (2, 2, 5, 5), (2, 3, 3, 3), torch=lambda t: torch_basic_block(t, 2, 3, stride=2)),
 ]

@@ -85,9 +85,11 @@ def test_non_positive_eps(make):
         make()
 
 
-def test_groupnorm_rejects_four_dimensional_input():
-    with pytest.raises(ValueError, match=r"GroupNorm\(.*\): expected a 2-D or 3-D input"):
-        ln.GroupNorm(1, 3, dtype=np.float64)(np.ones((2, 3, 2, 2)))
+def test_groupnorm_needs_a_channel_axis():
+    """(N, C, *) of any rank >= 2, as in PyTorch (images: tests/test_conv.py); 1-D is an error."""
+    with pytest.raises(ValueError, match=r"GroupNorm\(.*\): expected an input of shape \(N, 3, "
+                                         r"\*\) with at least 2 dimensions, got shape \(3,\)"):
+        ln.GroupNorm(1, 3, dtype=np.float64)(np.ones(3))
 
 
 def test_norms_without_parameters_keep_input_dtype():

@@ -142,6 +142,39 @@ def test_groupnorm(torch, groups, channels, shape, affine):
         compare_step(layer, tlayer, x, rng.standard_normal(shape), torch, f"step {step}")
 
 
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 2), (1, 3, 2, 2)])
+def test_batchnorm2d_training_steps_then_eval(torch, shape, momentum):
+    """Per-channel statistics over (N, H, W), running statistics as BatchNorm1d's."""
+    rng = np.random.default_rng(7)
+    bn = _randomise(ln.BatchNorm2d(3, momentum=momentum, dtype=np.float64), rng)
+    tbn = torch.nn.BatchNorm2d(3, momentum=momentum)
+    copy_params(bn, tbn, torch)
+    scale = 1 + 3 * rng.random((1, 3, 1, 1))
+    for step in range(4):
+        x = rng.standard_normal(shape) * scale + step
+        compare_step(bn, tbn, x, rng.standard_normal(shape), torch, f"train step {step}")
+        assert_close(bn.running_mean, tbn.running_mean, "running_mean")
+        assert_close(bn.running_var, tbn.running_var, "running_var")
+        assert int(bn.num_batches_tracked) == int(tbn.num_batches_tracked) == step + 1
+    bn.eval()
+    tbn.eval()
+    x = rng.standard_normal((2,) + shape[1:]) * scale + 1
+    compare_step(bn, tbn, x, rng.standard_normal(x.shape), torch, "eval")
+
+
+@pytest.mark.parametrize("groups, channels, shape", [(2, 6, (3, 6, 4, 3)), (1, 4, (2, 4, 3, 3)),
+                                                     (4, 4, (2, 4, 2, 5)), (3, 6, (2, 6, 2, 2, 2))])
+def test_groupnorm_on_images(torch, groups, channels, shape):
+    rng = np.random.default_rng(8)
+    layer = _randomise(ln.GroupNorm(groups, channels, dtype=np.float64), rng)
+    tlayer = torch.nn.GroupNorm(groups, channels)
+    copy_params(layer, tlayer, torch)
+    for step in range(2):
+        x = rng.standard_normal(shape) * 3 - 1
+        compare_step(layer, tlayer, x, rng.standard_normal(shape), torch, f"step {step}")
+
+
 # -- Residual ------------------------------------------------------------------------------
 def _residual_pair(torch, kind, rng):
     if kind == "identity":

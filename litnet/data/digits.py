@@ -44,7 +44,7 @@ def _read_digits():
 
 
 # --8<-- [start:load_digits]
-def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True):
+def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True, images=False):
     r"""Scikit-learn's 8×8 handwritten digits (UCI, CC BY 4.0), split into train and test.
 
     Parameters
@@ -61,12 +61,16 @@ def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True):
     scale : bool
         Divide the pixel counts 0..16 by 16, so images lie in [0, 1]
         (default). ``False`` keeps the counts 0..16 as floats.
+    images : bool
+        Return the images as (N, 1, 8, 8), one channel of 8×8 pixels, the
+        layout of :class:`~litnet.Conv2d`, instead of rows of 64 numbers.
 
     Returns
     -------
     Split
         ``(x_train, y_train, x_test, y_test)``: images (N, 64), one row per
-        digit in row-major order (``x.reshape(-1, 8, 8)`` shows them), and
+        digit in row-major order (``x.reshape(-1, 8, 8)`` shows them; with
+        ``images=True`` they come as (N, 1, 8, 8)), and
         integer labels 0..9 (int64, ready for
         :func:`~litnet.softmax_cross_entropy`). Fresh, writable arrays.
 
@@ -85,6 +89,8 @@ def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True):
     ((1500, 64), (1500,), (297, 64), dtype('float32'))
     >>> float(x_train.min()), float(x_train.max()), sorted(set(y_test.tolist()))
     (0.0, 1.0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> load_digits(images=True).x_train.shape
+    (1500, 1, 8, 8)
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
@@ -93,6 +99,8 @@ def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True):
             or not 0 <= test_size < N_DIGITS:
         raise ValueError(f"load_digits: test_size must be an int in [0, {N_DIGITS - 1}], "
                          f"got {test_size!r}")
+    if not isinstance(images, bool):
+        raise TypeError(f"load_digits: images must be True or False, got {images!r}")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError("load_digits: rng must be a numpy.random.Generator "
                         f"(np.random.default_rng(seed)) or None, got {type(rng).__name__}")
@@ -101,6 +109,8 @@ def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True):
     x = pixels[order].astype(dtype)
     if scale:
         x /= MAX_PIXEL
+    if images:
+        x = x.reshape(-1, 1, 8, 8)                 # (N, channels, height, width)
     y = labels[order].astype(np.int64)
     n_train = N_DIGITS - int(test_size)
     return Split(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
