@@ -214,7 +214,7 @@ class Conv2d(Module):
     # --8<-- [end:forward]
 
     # --8<-- [start:backward]
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad=True):
         cols, (n, c, h, w), (hp, wp, oh, ow) = require_forward(self, self._cache)
         g = check_grad(self, grad_out, (n, self.out_channels, oh, ow))
         (sh, sw), (ph, pw) = self.stride, self.padding
@@ -225,7 +225,7 @@ class Conv2d(Module):
         self.weight.accumulate((cols @ grid.T).T.reshape(self.weight.shape))  # G X^T
         if self.bias is not None:
             self.bias.accumulate(g.sum(axis=(0, 2, 3)))
-        if not self.needs_input_grad:              # x is the data: nobody reads dL/dx
+        if not input_grad:                        # x is the data: nobody reads dL/dx
             return None
         dcols = self.weight.data.reshape(self.out_channels, -1).T @ grid   # W^T G
         rows = col2im(dcols, self.kernel_size, wp, grid.shape[1])
