@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, readonly, readonly_view, require_forward
 from .module import Module
 
 
@@ -51,8 +51,9 @@ class Dropout(Module):
     >>> with drop.freeze_mask():
     ...     bool(np.array_equal(drop(x), drop(x)))
     True
-    >>> drop.eval()(x) is x
-    True
+    >>> y = drop.eval()(x)                        # x itself, seen through a read-only view
+    >>> bool(np.shares_memory(y, x)), y.flags.writeable, x.flags.writeable
+    (True, False, True)
     """
 
     def __init__(self, p=0.5, *, rng=None):
@@ -74,7 +75,7 @@ class Dropout(Module):
         x = check_array(self, x)
         if not self.training:
             self._cache = (x.shape, None)
-            return x
+            return readonly_view(x)                       # y = x, read-only: x stays safe
         if not self.frozen or self._mask is None:
             keep = self.rng.random(x.shape) >= self.p     # P(keep) = 1 - p
             self._mask = keep / (1.0 - self.p)            # m / (1 - p): 0 or 1/(1-p)
@@ -83,7 +84,7 @@ class Dropout(Module):
                              f"input has shape {x.shape}; call unfreeze_mask() first")
         mask = self._mask.astype(x.dtype)
         self._cache = (x.shape, mask)
-        return x * mask
+        return readonly(x * mask)
     # --8<-- [end:forward]
 
     # --8<-- [start:backward]

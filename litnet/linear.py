@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init as _init
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, kept, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -72,7 +72,7 @@ class Linear(Module):
     def forward(self, x):
         x = check_array(self, x, ndim=2, features=self.in_features,
                         dtype=self.weight.dtype)
-        self._x = x  # backward needs the input for dL/dW
+        self._x = kept(x)  # backward needs the input for dL/dW: a copy unless read-only
         y = x @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data                  # in place: y is a new array
