@@ -123,8 +123,8 @@ def kept(x):
     """``x`` as a layer keeps it for backward: ``x`` itself when nobody can change it in
     place (read-only, and so is every array whose memory it views), else a copy."""
     a = x
-    while isinstance(a, np.ndarray):
-        if a.flags.writeable:
+    while a is not None:                 # x, then the array whose memory x views, ...
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
             return x.copy()
         a = a.base
     return x
