@@ -9,6 +9,12 @@ ReLU           :math:`\max(0, x)`               :math:`[x > 0]`
 LeakyReLU      :math:`x` or :math:`a x`         :math:`1` or :math:`a`
 PReLU          like LeakyReLU, :math:`a` learnt :math:`\partial f/\partial a = \min(0,x)`
 =============  ===============================  ==================================
+
+Every output here is returned read-only (a flag, free): Sigmoid and Tanh keep
+their output for backward, so writing into it would silently change the
+gradient; it raises instead. PReLU keeps its input, as it is when read-only
+(e.g. another layer's output), else as a copy. The caller's arrays are never
+changed, flags included.
 """
 
 from __future__ import annotations

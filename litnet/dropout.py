@@ -32,7 +32,9 @@ class Dropout(Module):
               \frac{\partial L}{\partial x_i} = \frac{m_i}{1-p}\,\frac{\partial L}{\partial y_i} .
 
     Dividing by :math:`1-p` keeps :math:`\mathbb E[y_i] = x_i`, so evaluation
-    mode needs no rescaling: there :math:`y = x`.
+    mode needs no rescaling: there :math:`y = x`, returned as a read-only view of
+    ``x`` (no copy; ``x`` itself stays writable). The training output is
+    read-only too.
 
     A gradient check needs the same function at every evaluation: call
     :meth:`freeze_mask` and the mask drawn by the next forward (or the current

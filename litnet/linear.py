@@ -33,6 +33,11 @@ class Linear(Module):
 
     Notes
     -----
+    Backward needs ``x``: it is kept as it is when nothing can write to it (a
+    read-only array, such as an activation's output), otherwise as a copy, so
+    changing ``x`` in place after forward never changes the gradients. The
+    output ``y`` is a new, writable array.
+
     The notes write :math:`y = xW` with :math:`W` of shape (in, out); litnet
     stores the transpose so that ``weight`` is the same array PyTorch has.
     With :math:`g = \partial L/\partial y` the backward is

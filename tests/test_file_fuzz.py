@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -22,7 +23,8 @@ import litnet as ln
 from litnet.data.mnist import read_idx, write_idx
 
 PROFILE = settings(deadline=None, derandomize=True, database=None, max_examples=60,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+                   suppress_health_check=[HealthCheck.too_slow,
+                                          HealthCheck.function_scoped_fixture])
 MEMORY_BOUND = 1 << 20          # 1 MiB: the files and models here are a few kB
 PEAK = {"load": 0, "read_idx": 0}
 
@@ -100,8 +102,6 @@ def npy_member(shape, descr="<f4"):
 @PROFILE
 @given(data=st.data())
 def test_load_of_a_lying_header(tmp_path, data):
-    import zipfile
-
     dims = data.draw(st.lists(st.integers(0, 2 ** 40), min_size=0, max_size=4), label="shape")
     descr = data.draw(st.sampled_from(["<f4", "<f8", "|u1", "<c16", "|V8"]), label="descr")
     bad = tmp_path / "lying.npz"

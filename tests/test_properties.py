@@ -16,11 +16,11 @@ import re
 
 import numpy as np
 import pytest
+from cases import CASES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import litnet as ln
-from cases import CASES
 
 PROFILE = settings(deadline=None, derandomize=True, database=None, max_examples=4,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -254,8 +254,8 @@ def test_9_idx_element_count_overflowing_int64_is_a_clear_error(tmp_path):
     assert isinstance(err, ValueError), err
     assert re.search(r"x-idx4-ubyte: IDX file truncated or its header corrupt: header says "
                      r"shape \(4294967295, 4294967295, 4294967295, 4294967295\) of float64 "
-                     rf"\({20 + 8 * (2 ** 32 - 1) ** 4} bytes with the header\), the file holds at most "
-                     r"84$", str(err)), err
+                     rf"\({20 + 8 * (2 ** 32 - 1) ** 4} bytes with the header\), the file "
+                     r"holds at most 84$", str(err)), err
     assert peak < 64 * 1024, peak
 
 
