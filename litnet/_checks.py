@@ -135,3 +135,32 @@ def check_parameters(owner, params, allow_empty=False):
     if len({id(p) for p in out}) != len(out):
         raise ValueError(f"{owner}: a parameter appears more than once")
     return out
+
+
+def readonly(y):
+    """Mark ``y``, an array the layer itself made, read-only and return it (free: a flag).
+
+    Layers return what they keep for backward this way, so that an in-place change by the
+    caller raises instead of silently changing the gradients.
+    """
+    y.flags.writeable = False
+    return y
+
+
+def readonly_view(x):
+    """A read-only view of ``x`` (the caller's array): ``x`` itself, flags included, is
+    untouched, but nothing can be written through the view."""
+    v = x.view()
+    v.flags.writeable = False
+    return v
+
+
+def kept(x):
+    """``x`` as a layer keeps it for backward: ``x`` itself when nobody can change it in
+    place (read-only, and so is every array whose memory it views), else a copy."""
+    a = x
+    while a is not None:                 # x, then the array whose memory x views, ...
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
+            return x.copy()
+        a = a.base
+    return x

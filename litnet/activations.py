@@ -9,13 +9,21 @@ ReLU           :math:`\max(0, x)`               :math:`[x > 0]`
 LeakyReLU      :math:`x` or :math:`a x`         :math:`1` or :math:`a`
 PReLU          like LeakyReLU, :math:`a` learnt :math:`\partial f/\partial a = \min(0,x)`
 =============  ===============================  ==================================
+
+Every output here is returned read-only (a flag, free): Sigmoid and Tanh keep
+their output for backward, so writing into it would silently change the
+gradient; it raises instead. PReLU keeps its input, as it is when read-only
+(e.g. another layer's output), else as a copy. The caller's arrays are never
+changed, flags included.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, kept, readonly, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -55,7 +63,7 @@ class Sigmoid(_Elementwise):
         x = self._input(x)
         with np.errstate(over="ignore"):        # exp(-x) = inf gives y = 0: correct
             y = 1 / (1 + np.exp(-x))
-        self._y = y                             # sigma' is written with the output
+        self._y = readonly(y)                   # sigma' is written with the output
         return y
 
     def backward(self, grad_out):
@@ -75,9 +83,8 @@ class Tanh(_Elementwise):
     """
 
     def forward(self, x):
-        y = np.tanh(self._input(x))
-        self._y = y
-        return y
+        self._y = readonly(np.tanh(self._input(x)))   # kept: returned read-only
+        return self._y
 
     def backward(self, grad_out):
         y = require_forward(self, getattr(self, "_y", None))
@@ -101,7 +108,7 @@ class ReLU(_Elementwise):
     def forward(self, x):
         x = self._input(x)
         self._mask = x > 0                             # where the derivative is 1
-        return np.maximum(x, 0)                        # keeps x's dtype
+        return readonly(np.maximum(x, 0))              # keeps x's dtype
 
     def backward(self, grad_out):
         mask = require_forward(self, getattr(self, "_mask", None))
@@ -127,7 +134,7 @@ class LeakyReLU(_Elementwise):
     def forward(self, x):
         x = self._input(x)
         self._mask = x > 0
-        return np.where(self._mask, x, self.negative_slope * x)
+        return readonly(np.where(self._mask, x, self.negative_slope * x))
 
     def backward(self, grad_out):
         mask = require_forward(self, getattr(self, "_mask", None))
@@ -166,6 +173,12 @@ class PReLU(_Elementwise):
 
     def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
         super().__init__()
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, (int, np.integer)) \
+                or num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be a positive int (1, or the number "
+                             f"of channels), got {num_parameters!r}")
+        if isinstance(init, bool) or not isinstance(init, numbers.Real) or not np.isfinite(init):
+            raise ValueError(f"PReLU: init must be a finite number, got {init!r}")
         self.num_parameters = int(num_parameters)
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
 
@@ -180,8 +193,8 @@ class PReLU(_Elementwise):
     def forward(self, x):
         x = check_array(self, x, ndim=(1, 2, 3, 4), dtype=self.weight.dtype)
         a = self._slope(x)
-        self._x = x
-        return np.where(x > 0, x, a * x)
+        self._x = kept(x)                               # a copy unless read-only
+        return readonly(np.where(x > 0, x, a * x))
 
     def backward(self, grad_out):
         x = require_forward(self, getattr(self, "_x", None))

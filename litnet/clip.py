@@ -8,10 +8,19 @@ of the given parameters, as ``torch.nn.utils.clip_grad_norm_`` and
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ._checks import check_parameters
+
+
+def _non_negative(who, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {value!r}")
+    if not value >= 0:                          # also rejects NaN
+        raise ValueError(f"{who}: {name} must be >= 0, got {value}")
+    return value
 
 
 # --8<-- [start:clip_grad_norm]
@@ -29,6 +38,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Parameters
     ----------
     parameters : Parameter or iterable of Parameter
+        A parameter whose ``.grad`` is ``None`` is skipped (left ``None``), as
+        in PyTorch.
     max_norm : float
     norm_type : float
         :math:`p`; ``2.0`` (the global L2 norm) or ``float("inf")`` (the largest
@@ -61,8 +72,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     """
     who = "clip_grad_norm_"
     params = check_parameters(who, parameters, allow_empty=True)
-    if not max_norm >= 0:
-        raise ValueError(f"{who}: max_norm must be >= 0, got {max_norm}")
+    max_norm = _non_negative(who, "max_norm", max_norm)
+    params = [p for p in params if p.grad is not None]        # skipped, as in torch
     grads = [p.grad.ravel() for p in params if p.grad.size]
     if not grads:
         return 0.0
@@ -85,7 +96,8 @@ def clip_grad_value_(parameters, clip_value):
     r"""Clamp every gradient entry to :math:`[-c, c]` with :math:`c` = ``clip_value``.
 
     Unlike :func:`clip_grad_norm_` this changes the gradient's direction.
-    Returns ``None``, as PyTorch.
+    Returns ``None``, as PyTorch; a parameter whose ``.grad`` is ``None`` is
+    skipped.
 
     Examples
     --------
@@ -98,7 +110,7 @@ def clip_grad_value_(parameters, clip_value):
     """
     who = "clip_grad_value_"
     params = check_parameters(who, parameters, allow_empty=True)
-    if not clip_value >= 0:
-        raise ValueError(f"{who}: clip_value must be >= 0, got {clip_value}")
+    clip_value = _non_negative(who, "clip_value", clip_value)
     for p in params:
-        p.grad = np.clip(p.grad, -clip_value, clip_value)
+        if p.grad is not None:                                  # skipped, as in torch
+            p.grad = np.clip(p.grad, -clip_value, clip_value)

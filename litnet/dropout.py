@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_grad, require_forward
+from ._checks import check_array, check_grad, readonly, readonly_view, require_forward
 from .module import Module
 
 
@@ -32,7 +32,9 @@ class Dropout(Module):
               \frac{\partial L}{\partial x_i} = \frac{m_i}{1-p}\,\frac{\partial L}{\partial y_i} .
 
     Dividing by :math:`1-p` keeps :math:`\mathbb E[y_i] = x_i`, so evaluation
-    mode needs no rescaling: there :math:`y = x`.
+    mode needs no rescaling: there :math:`y = x`, returned as a read-only view of
+    ``x`` (no copy; ``x`` itself stays writable). The training output is
+    read-only too.
 
     A gradient check needs the same function at every evaluation: call
     :meth:`freeze_mask` and the mask drawn by the next forward (or the current
@@ -51,8 +53,9 @@ class Dropout(Module):
     >>> with drop.freeze_mask():
     ...     bool(np.array_equal(drop(x), drop(x)))
     True
-    >>> drop.eval()(x) is x
-    True
+    >>> y = drop.eval()(x)                        # x itself, seen through a read-only view
+    >>> bool(np.shares_memory(y, x)), y.flags.writeable, x.flags.writeable
+    (True, False, True)
     """
 
     def __init__(self, p=0.5, *, rng=None):
@@ -74,7 +77,7 @@ class Dropout(Module):
         x = check_array(self, x)
         if not self.training:
             self._cache = (x.shape, None)
-            return x
+            return readonly_view(x)                       # y = x, read-only: x stays safe
         if not self.frozen or self._mask is None:
             keep = self.rng.random(x.shape) >= self.p     # P(keep) = 1 - p
             self._mask = keep / (1.0 - self.p)            # m / (1 - p): 0 or 1/(1-p)
@@ -83,7 +86,7 @@ class Dropout(Module):
                              f"input has shape {x.shape}; call unfreeze_mask() first")
         mask = self._mask.astype(x.dtype)
         self._cache = (x.shape, mask)
-        return x * mask
+        return readonly(x * mask)
     # --8<-- [end:forward]
 
     # --8<-- [start:backward]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init as _init
-from ._checks import check_array, check_grad, check_int, check_rng, require_forward
+from ._checks import check_array, check_grad, check_int, check_rng, kept, require_forward
 from .module import Module
 from .parameter import Parameter
 
@@ -33,6 +33,11 @@ class Linear(Module):
 
     Notes
     -----
+    Backward needs ``x``: it is kept as it is when nothing can write to it (a
+    read-only array, such as an activation's output), otherwise as a copy, so
+    changing ``x`` in place after forward never changes the gradients. The
+    output ``y`` is a new, writable array.
+
     The notes write :math:`y = xW` with :math:`W` of shape (in, out); litnet
     stores the transpose so that ``weight`` is the same array PyTorch has.
     With :math:`g = \partial L/\partial y` the backward is
@@ -68,7 +73,7 @@ class Linear(Module):
     def forward(self, x):
         x = check_array(self, x, ndim=2, features=self.in_features,
                         dtype=self.weight.dtype)
-        self._x = x  # backward needs the input for dL/dW
+        self._x = kept(x)  # backward needs the input for dL/dW: a copy unless read-only
         y = x @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data                  # in place: y is a new array

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import NonFiniteError, check_array
 
 _REDUCTIONS = ("mean", "sum")
 
@@ -15,6 +15,43 @@ _REDUCTIONS = ("mean", "sum")
 def _reduction(who, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{who}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def _not_empty(who, x, name):
+    if x.size == 0:
+        raise ValueError(f"{who}: {name} of shape {x.shape} has no elements; expected at "
+                         "least one value per sample (for logits: at least one class)")
+    return x
+
+
+def _total(per, reduction):
+    """The mean or sum of the finite per-sample losses ``per`` as a float; redone in float64
+    if it overflows their dtype (the true value is finite and fits)."""
+    with np.errstate(over="ignore"):
+        total = per.mean() if reduction == "mean" else per.sum()
+    if not np.isfinite(total):
+        per = per.astype(np.float64)
+        total = per.mean() if reduction == "mean" else per.sum()
+    return float(total)
+
+
+def _finite(who, what, x):
+    if not np.isfinite(x).all():
+        raise NonFiniteError(f"{who}: the {what} overflows {x.dtype} for these finite inputs "
+                            f"(shape {x.shape}); rescale them or use float64")
+    return x
+
+
+def _log_softmax(z):
+    """Row-wise log-softmax. When z - max z overflows (a spread of logits beyond the dtype's
+    range), it is redone in extended precision, where every finite float32 or float64 spread
+    fits on platforms whose long double is wider than float64 (x86-64 Linux)."""
+    with np.errstate(over="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
+    if np.isinf(shifted).any():
+        z = z.astype(np.longdouble)
+        shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def _labels(who, logits, target):
@@ -49,7 +86,11 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
         \frac{\partial L}{\partial z} = p - t .
 
     ``log p`` is computed as :math:`z - \max z - \log\sum e^{z - \max z}`
-    (log-sum-exp), finite for logits of any finite size.
+    (log-sum-exp), finite for logits of any finite size: a class with
+    :math:`t_c = 0` adds exactly 0 (also where :math:`\log p_c` is
+    :math:`-\infty` in the dtype), and a row whose spread :math:`\max z -
+    \min z` overflows the dtype is redone in extended precision. Logits with
+    no classes, shape (N, 0), are an error.
 
     Parameters
     ----------
@@ -71,15 +112,15 @@ def softmax_cross_entropy(logits, target, reduction="mean"):
     """
     who = "softmax_cross_entropy"
     _reduction(who, reduction)
-    z = check_array(who, logits, ndim=2, name="logits")
+    z = _not_empty(who, check_array(who, logits, ndim=2, name="logits"), "logits")
     t = _labels(who, z, target)
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    per_sample = -(t * log_p).sum(axis=1)
-    grad = np.exp(log_p) - t                      # dL/dz for each sample
+    log_p = _log_softmax(z)
+    with np.errstate(invalid="ignore"):                        # 0·(-inf): replaced by 0
+        per_sample = -np.where(t != 0, t * log_p, 0).sum(axis=1)
+    grad = (np.exp(log_p) - t).astype(z.dtype, copy=False)   # dL/dz for each sample
     if reduction == "mean":
-        return float(per_sample.mean()), grad / z.shape[0]
-    return float(per_sample.sum()), grad
+        return _total(per_sample, reduction), grad / z.shape[0]
+    return _total(per_sample, reduction), grad
 # --8<-- [end:softmax_cross_entropy]
 
 
@@ -92,8 +133,9 @@ def softmax(logits):
     >>> softmax(np.array([[0.0, 0.0]])).tolist()
     [[0.5, 0.5]]
     """
-    z = check_array("softmax", logits, ndim=2, name="logits")
-    e = np.exp(z - z.max(axis=1, keepdims=True))
+    z = _not_empty("softmax", check_array("softmax", logits, ndim=2, name="logits"), "logits")
+    with np.errstate(over="ignore"):     # z - max = -inf (a huge spread): e = 0, correct
+        e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -103,6 +145,9 @@ def mse_loss(y, target, reduction="mean"):
 
     No factor :math:`\tfrac12`: :math:`\partial L/\partial y = 2(y - t)` (divided
     by the number of elements for ``"mean"``), as in the residual worked example.
+    Computed in the prediction's dtype: the loss is ``inf`` when :math:`(y-t)^2`
+    or its sum overflows it (``fit`` then reports divergence), and a gradient
+    :math:`2(y-t)` that overflows raises :class:`NonFiniteError` naming the loss.
 
     Examples
     --------
@@ -117,11 +162,14 @@ def mse_loss(y, target, reduction="mean"):
     t = check_array(who, target, name="target")
     if t.shape != y.shape:
         raise ValueError(f"{who}: prediction has shape {y.shape} but target has {t.shape}")
-    diff = y - t.astype(y.dtype)
-    grad = 2 * diff
-    if reduction == "mean":
-        return float((diff * diff).mean()), grad / y.size
-    return float((diff * diff).sum()), grad
+    _not_empty(who, y, "prediction")
+    with np.errstate(over="ignore"):
+        diff = y - t.astype(y.dtype)
+        grad = _finite(who, "gradient 2(y - t)", 2 * diff)
+        sq = diff * diff                       # inf where (y - t)^2 overflows the dtype
+        if reduction == "mean":
+            return float(sq.mean()), grad / y.size
+        return float(sq.sum()), grad
 # --8<-- [end:mse]
 
 
@@ -131,6 +179,10 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     .. math::
         L = \max(z, 0) - z t + \log(1 + e^{-|z|}), \qquad
         \frac{\partial L}{\partial z} = \sigma(z) - t .
+
+    The loss is ``inf`` when its sum overflows the logits' dtype, and a
+    :class:`NonFiniteError` naming the loss when a single term does (possible
+    only for targets outside [0, 1]).
 
     Examples
     --------
@@ -145,11 +197,14 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     t = check_array(who, target, name="target")
     if t.shape != z.shape:
         raise ValueError(f"{who}: logits have shape {z.shape} but target has {t.shape}")
+    _not_empty(who, z, "logits")
     t = t.astype(z.dtype)
-    per = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    with np.errstate(over="ignore"):
+        per = _finite(who, "loss", np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
     e = np.exp(-np.abs(z))
     sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
     grad = sig - t
-    if reduction == "mean":
-        return float(per.mean()), grad / z.size
-    return float(per.sum()), grad
+    with np.errstate(over="ignore"):           # inf if the sum overflows the dtype
+        if reduction == "mean":
+            return float(per.mean()), grad / z.size
+        return float(per.sum()), grad

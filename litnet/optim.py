@@ -51,10 +51,27 @@ from ._checks import check_parameters
 
 
 def _at_least(who, name, value, low=0.0):
-    value = float(value)
-    if not value >= low:           # also rejects NaN
-        raise ValueError(f"{who}: {name} must be >= {low}, got {value}")
+    """``value`` as a float, checked finite and ``>= low``; errors name the optimiser."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{who}: {name} must be a number, got {value!r}") from None
+    if not low <= value < np.inf:           # also rejects NaN
+        raise ValueError(f"{who}: {name} must be >= {low} and finite, got {value}")
     return value
+
+
+def _below_one(who, name, value):
+    value = _at_least(who, name, value)
+    if not value < 1.0:
+        raise ValueError(f"{who}: {name} must lie in [0, 1), got {value}")
+    return value
+
+
+def _betas(who, betas):
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise ValueError(f"{who}: betas must be a pair (beta1, beta2), got {betas!r}")
+    return tuple(_below_one(who, f"betas[{i}]", b) for i, b in enumerate(betas))
 
 
 class Optimizer:
@@ -110,9 +127,15 @@ class Optimizer:
 
     # --8<-- [start:step]
     def step(self):
-        """Update every parameter once from its current ``.grad``."""
+        """Update every parameter once from its current ``.grad``.
+
+        A parameter whose ``.grad`` is ``None`` is skipped (not updated, its
+        state untouched), as in PyTorch.
+        """
         for p, state in zip(self.params, self.state, strict=True):
             grad = p.grad
+            if grad is None:                               # no gradient: skip, as torch
+                continue
             if grad.shape != p.shape:
                 raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} "
                                  f"has a gradient of shape {grad.shape}")
@@ -161,7 +184,7 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         who = type(self).__name__
         self.momentum = _at_least(who, "momentum", momentum)
-        self.dampening = float(dampening)
+        self.dampening = _at_least(who, "dampening", dampening)
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(f"{who}: Nesterov momentum requires momentum > 0 and dampening 0, "
@@ -307,7 +330,7 @@ class RMSProp(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         who = type(self).__name__
-        self.alpha = _at_least(who, "alpha", alpha)
+        self.alpha = _below_one(who, "alpha", alpha)
         self.eps = _at_least(who, "eps", eps)
 
     # --8<-- [start:rmsprop]
@@ -356,11 +379,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
         who = type(self).__name__
-        beta1, beta2 = betas
-        for i, beta in enumerate((beta1, beta2)):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{who}: betas[{i}] must lie in [0, 1), got {beta}")
-        self.betas = (float(beta1), float(beta2))
+        self.betas = _betas(who, betas)
         self.eps = _at_least(who, "eps", eps)
 
     # --8<-- [start:adam]

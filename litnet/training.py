@@ -279,6 +279,7 @@ def _train_epoch(epoch, step, x, y, batches, history, on_batch_end, with_acc):
     seen, loss_sum, correct = 0, 0.0, 0.0
     for b, idx in enumerate(batches):
         xb, yb = x[idx], y[idx]
+        xb.flags.writeable = False     # fit's own copy: the first layer keeps it uncopied
         loss, out, norm = step(xb, yb)
         if norm is not None:
             history.grad_norm.append(norm)

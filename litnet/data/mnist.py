@@ -21,6 +21,7 @@ labels (uint8, 1-D): the "magic number".
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -32,15 +33,50 @@ IMAGES_MAGIC = 0x00000803  # 2051: uint8, 3 dimensions (N, rows, cols)
 LABELS_MAGIC = 0x00000801  # 2049: uint8, 1 dimension (N,)
 
 
-def _read_bytes(path):
-    """The file's bytes, gunzipped when it starts with the gzip signature."""
-    raw = Path(path).read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{path}: corrupt or truncated gzip file ({e})") from e
+_GZIP_MAX_RATIO = 1100     # deflate expands at most ~1032-fold: a bound on what .gz can hold
+
+
+def _open(path):
+    """``(file, size bound)``: the file opened for reading (gunzipped when it starts with
+    the gzip signature) and the most bytes it can hold, exact for a plain file."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rb"), size * _GZIP_MAX_RATIO
+    return open(path, "rb"), size
+
+
+def _read(path, f, n, what):
+    """Exactly ``n`` bytes of ``what`` from ``f`` (a clear error for fewer)."""
+    data = f.read(n)
+    if len(data) != n:
+        raise ValueError(f"{path}: truncated {what}: {n} bytes expected, "
+                         f"the file has only {len(data)} more")
+    return data
+
+
+def _header(path, f, bound):
+    """``(dtype, shape, data bytes)`` from the IDX header; the size in Python ints, checked
+    against what the file can hold before anything is allocated."""
+    magic = f.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+        if len(magic) < 4:
+            raise ValueError(f"{path}: truncated IDX file: {len(magic)} bytes, expected at "
+                             "least a 4-byte magic number")
+        m = int.from_bytes(magic, "big")
+        raise ValueError(f"{path}: not an IDX file: bad magic number {m} (0x{m:08X}); "
+                         "expected 0x0000TTDD with type TT in 08,09,0B,0C,0D,0E and DD "
+                         "dimensions (MNIST: 2051 for images, 2049 for labels)")
+    dtype, ndim = np.dtype(_IDX_TYPES[magic[2]]), magic[3]
+    dims = _read(path, f, 4 * ndim, f"IDX header ({ndim} dimensions)")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+    nbytes = math.prod(shape) * dtype.itemsize            # Python ints: never wraps
+    if 4 + 4 * ndim + nbytes > bound:
+        raise ValueError(f"{path}: IDX file truncated or its header corrupt: header says "
+                         f"shape {shape} of {dtype.name} ({4 + 4 * ndim + nbytes} bytes with "
+                         f"the header), the file holds at most {bound}")
+    return dtype, shape, nbytes
 
 
 # --8<-- [start:read_idx]
@@ -63,7 +99,16 @@ def read_idx(path):
     ------
     ValueError
         Bad magic number, unknown type byte, header or data shorter than the
-        header announces, or trailing bytes. The message names the file.
+        header announces, trailing bytes, or a header declaring more data than
+        the file can hold. The message names the file.
+
+    Notes
+    -----
+    The header is read first and the data size computed from it in Python
+    integers (no overflow); it must fit the file (exactly, for a plain file;
+    within deflate's largest ratio, for gzip) before anything is allocated,
+    and no more than the header declares is ever decompressed (a gzip bomb
+    stops one byte past it).
 
     Examples
     --------
@@ -75,27 +120,18 @@ def read_idx(path):
     ...     read_idx(f).tolist()
     [7, 2, 1]
     """
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: truncated IDX file: {len(data)} bytes, expected at least a "
-                         "4-byte magic number")
-    if data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        magic = int.from_bytes(data[:4], "big")
-        raise ValueError(f"{path}: not an IDX file: bad magic number {magic} (0x{magic:08X}); "
-                         "expected 0x0000TTDD with type TT in 08,09,0B,0C,0D,0E and DD "
-                         "dimensions (MNIST: 2051 for images, 2049 for labels)")
-    dtype, ndim = np.dtype(_IDX_TYPES[data[2]]), data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {header} "
-                         f"bytes, the file has {len(data)}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        what = "truncated" if len(data) < expected else "has trailing bytes"
-        raise ValueError(f"{path}: IDX file {what}: header says shape {shape} of {dtype.name} "
-                         f"({expected} bytes with the header), the file has {len(data)} bytes")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    f, bound = _open(path)
+    with f:
+        try:
+            dtype, shape, nbytes = _header(path, f, bound)
+            data = _read(path, f, nbytes, f"IDX file: data of shape {shape} {dtype.name}")
+            trailing = f.read(1)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ValueError(f"{path}: corrupt or truncated gzip file ({e})") from e
+    if trailing:
+        raise ValueError(f"{path}: IDX file has trailing bytes: header says shape {shape} of "
+                         f"{dtype.name} ({4 + 4 * len(shape) + nbytes} bytes with the header)")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 # --8<-- [end:read_idx]
 
