@@ -16,6 +16,14 @@ module's attributes, in the order they were assigned, as PyTorch does;
 Calling a module runs ``forward`` and then its forward hooks; calling
 ``backward`` runs the layer's own ``backward`` and then its backward hooks, the
 same way whoever calls it (a container, :func:`litnet.fit` or you).
+
+In-place changes never silently alter a gradient: an output a layer keeps for
+backward, or that shares memory with its input, is returned read-only (Sigmoid,
+Tanh, ReLU, LeakyReLU, PReLU, Dropout), and an input a layer keeps (Linear,
+PReLU) is kept as it is only when nothing can write to it, otherwise as a copy.
+Writing into such an output raises NumPy's "assignment destination is
+read-only"; changing an input after forward leaves that forward's gradients as
+they were. The caller's arrays are never modified, not even their flags.
 """
 
 from __future__ import annotations
