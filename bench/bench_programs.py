@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from best_numpy import best_numpy_step
 from bench_workloads import LR, N_CLASSES, batch_data, build_litnet
+from best_numpy import best_numpy_step
 
 
 def litnet_step(w, threads=None):

@@ -10,6 +10,7 @@ from pathlib import Path
 from bench_programs import PROGRAMS
 from bench_workloads import BY_KEY
 
+
 def machine_info(threads):
     import numpy
 
