@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_programs import PROGRAMS, runs
+from bench_programs import PROGRAMS, maker, runs
 from bench_workloads import BY_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def _reset_peak_rss():
 
 def worker(impl, key, repeats, target_s, threads, profile=False):
     """Time ``impl`` on workload ``key`` in this process; return a JSON-able dict."""
-    step = PROGRAMS[impl].make(BY_KEY[key], threads)
+    step = maker(impl, BY_KEY[key])(BY_KEY[key], threads)
     if profile:
         return _profile(step, target_s)
     # Peak memory of the first steps, as growth of the resident set (every program).

@@ -108,8 +108,6 @@ def floor_step(w, threads=None):
     return step
 
 
-
-
 @dataclass(frozen=True)
 class Program:
     label: str                  # the column heading on the Performance page
@@ -127,6 +125,17 @@ PROGRAMS = {
 }
 
 
+#: Programs that build the step of one workload kind differently, ``{(program, kind):
+#: make}``: e.g. a layer-only kind whose litnet and PyTorch steps live in a file of their
+#: own registers both here (one entry each) and its workloads in bench_workloads.py.
+BY_KIND = {}
+
+
+def maker(name, w):
+    """The function that builds program ``name``'s step for workload ``w``."""
+    return BY_KIND.get((name, w.kind), PROGRAMS[name].make)
+
+
 def runs(name, w):
     """Whether program ``name`` can run workload ``w``."""
-    return w.kind in PROGRAMS[name].kinds
+    return w.kind in PROGRAMS[name].kinds or (name, w.kind) in BY_KIND
