@@ -15,6 +15,18 @@ from .module import Module
 from .parameter import Parameter
 
 
+def feature_sums(a, axes):
+    """Sum of ``a`` over ``axes`` (every axis but the features): shape (C,).
+
+    For a (N, C) array this is ``ones @ a``, a matrix-vector product that BLAS
+    computes several times faster than ``a.sum(axis=0)`` with the same result
+    to rounding.
+    """
+    if a.ndim == 2:
+        return np.ones(a.shape[0], dtype=a.dtype) @ a
+    return a.sum(axis=axes)
+
+
 class BatchNorm1d(Module):
     r"""Batch normalisation over a (N, C) or (N, C, L) input, PyTorch semantics.
 
@@ -144,6 +156,13 @@ class BatchNorm1d(Module):
     def _uses_batch_stats(self):
         return self.training or not self.track_running_stats or self.eval_uses_batch_stats
 
+    def _finite_running_var(self):
+        if not np.isfinite(self.running_var).all():
+            raise ValueError("BatchNorm1d: running_var is not finite (training saw a variance "
+                             f"beyond {self.running_var.dtype}); train in float64 or rescale "
+                             "the input")
+        return self.running_var
+
     # --8<-- [start:forward]
     def forward(self, x):
         x = check_array(self, x, ndim=(2, 3), features=self.num_features,
@@ -156,20 +175,25 @@ class BatchNorm1d(Module):
             if self.training and m < 2:
                 raise ValueError(f"BatchNorm1d: expected more than 1 value per feature when "
                                  f"training, got input of shape {x.shape}")
-            mean = x.sum(axis=axes, keepdims=True) / m
-            xc = x - mean                                    # centred
-            var = (xc * xc).sum(axis=axes, keepdims=True) / m   # biased: divides by m
+            mean = feature_sums(x, axes) / m
+            xc = x - mean.reshape(shape)                   # centred
+            with np.errstate(over="ignore"):               # |x| ~ 1e20 in float32:
+                var = feature_sums(xc * xc, axes) / m      # biased: divides by m
+            if not np.isfinite(var).all():                 # the squares overflowed, so
+                var = feature_sums(np.square(xc, dtype=np.float64), axes) / m  # in float64
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.reshape(-1), var.reshape(-1), m)
+                self._update_running_stats(mean, var, m)
         else:
             xc = x - self.running_mean.reshape(shape)
-            var = self.running_var.reshape(shape)
-        inv_std = 1.0 / np.sqrt(var + self.eps)
-        xhat = xc * inv_std
+            var = self._finite_running_var()
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype).reshape(shape)
+        xhat = np.multiply(xc, inv_std, out=xc)            # in place: xc is ours
         self._cache = (xhat, inv_std, axes, shape, m, batch_stats)
         if not self.affine:
             return xhat
-        return self.weight.data.reshape(shape) * xhat + self.bias.data.reshape(shape)
+        y = xhat * self.weight.data.reshape(shape)         # y = gamma xhat + beta,
+        y += self.bias.data.reshape(shape)                 # per-column vectors
+        return y
     # --8<-- [end:forward]
 
     # --8<-- [start:running_stats]
@@ -181,23 +205,31 @@ class BatchNorm1d(Module):
             p = self.momentum
         unbiased = var * (m / (m - 1))
         self.running_mean = (1 - p) * self.running_mean + p * mean
-        self.running_var = (1 - p) * self.running_var + p * unbiased
+        with np.errstate(over="ignore"):           # a variance beyond the dtype: inf
+            self.running_var = ((1 - p) * self.running_var + p * unbiased).astype(
+                self.running_var.dtype)
     # --8<-- [end:running_stats]
 
     # --8<-- [start:backward]
     def backward(self, grad_out):
         xhat, inv_std, axes, shape, m, batch_stats = require_forward(self, self._cache)
         g = check_grad(self, grad_out, xhat.shape)
-        dbeta = g.sum(axis=axes, keepdims=True)               # sum_i g_i
-        dgamma = (g * xhat).sum(axis=axes, keepdims=True)     # sum_i g_i xhat_i
+        dbeta = feature_sums(g, axes)                         # sum_i g_i
+        dgamma = feature_sums(g * xhat, axes)                 # sum_i g_i xhat_i
         gamma = self.weight.data.reshape(shape) if self.affine else 1.0
         if self.affine:
-            self.weight.accumulate(dgamma.reshape(-1))
-            self.bias.accumulate(dbeta.reshape(-1))
+            self.weight.accumulate(dgamma)
+            self.bias.accumulate(dbeta)
+        a = gamma * inv_std                                   # per column: gamma / sigma
         if not batch_stats:                                   # mu, var are constants
-            return gamma * inv_std * g
-        # the same two sums, as batch means, carry the gradient through mu and var
-        return gamma * inv_std * (g - dbeta / m - xhat * (dgamma / m))
+            return a * g
+        # the two sums, as batch means k and c, carry the gradient through var and mu
+        k, c = (dgamma / m).reshape(shape), (dbeta / m).reshape(shape)
+        dx = xhat * k
+        np.subtract(g, dx, out=dx)                            # dx = a (g - xhat k - c),
+        dx -= c                                               # in place in one array
+        dx *= a
+        return dx
     # --8<-- [end:backward]
 
     def extra_repr(self):

@@ -19,7 +19,10 @@ def normalize(x, axes, eps):
     r"""Standardise ``x`` over ``axes``: :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`.
 
     :math:`\mu` and the biased variance :math:`\sigma^2` are taken over
-    ``axes`` (kept as size-1 axes so they broadcast).
+    ``axes`` (kept as size-1 axes so they broadcast). Where the squares of
+    :math:`x - \mu` overflow the dtype (:math:`|x| \sim 10^{20}` in float32) the
+    variance is taken in float64, so that :math:`1/\sqrt{\sigma^2+\epsilon}` and
+    :math:`\hat x` are still right.
 
     Returns
     -------
@@ -34,10 +37,13 @@ def normalize(x, axes, eps):
     >>> xhat.tolist(), inv_std.ravel().tolist()
     ([[-1.0, 1.0], [-1.0, 1.0]], [1.0, 0.2])
     """
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)          # biased: divides by the count
-    inv_std = 1.0 / np.sqrt(var + eps)
-    return (x - mean) * inv_std, inv_std
+    xc = x - x.mean(axis=axes, keepdims=True)
+    with np.errstate(over="ignore"):                   # |x| ~ 1e20 in float32
+        var = (xc * xc).mean(axis=axes, keepdims=True)  # biased: divides by the count
+    if not np.isfinite(var).all():                     # the squares overflowed
+        var = np.square(xc, dtype=np.float64).mean(axis=axes, keepdims=True)
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+    return xc * inv_std, inv_std
 
 
 def normalize_backward(dxhat, xhat, inv_std, axes):

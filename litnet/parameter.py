@@ -19,7 +19,9 @@ class Parameter:
         The current value; optimisers replace or update it.
     grad : numpy.ndarray
         ``dL/d(data)``, same shape and dtype as ``data``. ``backward`` *adds*
-        to it (gradients accumulate, as in PyTorch); ``zero_grad`` resets it.
+        to it in place (gradients accumulate, as in PyTorch); ``zero_grad``
+        replaces it by a fresh array of zeros, so an array taken from ``.grad``
+        before ``zero_grad`` keeps its values.
 
     Examples
     --------
@@ -55,6 +57,7 @@ class Parameter:
 
         ``g`` must have the parameter's shape (no silent broadcasting); it is
         cast to the parameter's dtype, so ``.grad`` keeps the dtype of ``.data``.
+        The sum is written into ``.grad`` in place (no new array per backward).
 
         Examples
         --------
@@ -67,7 +70,7 @@ class Parameter:
         if g.shape != self.data.shape:
             raise ValueError(f"Parameter of shape {self.data.shape}: cannot accumulate a "
                              f"gradient of shape {g.shape}")
-        self.grad = self.grad + g.astype(self.data.dtype, copy=False)
+        self.grad += g                  # in place; casts g to the dtype of .grad
 
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"

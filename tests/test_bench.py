@@ -1,59 +1,104 @@
-"""bench/bench_step.py still runs: its quick path, on one workload, one short run.
+"""bench/ still runs: its quick path, on one workload, one short run; and its pieces hold.
 
-The script is a benchmark, not a test: nothing here looks at a time. What is
-checked is that the three programs run in their own processes, measure the
-same network, and that the table is produced.
+The scripts are a benchmark, not a test: nothing here looks at a time. What is
+checked is that the four programs run in their own processes and measure the
+same network, that the best NumPy step computes what PyTorch computes, that the
+page's generated block is replaced and nothing else, and that bench/ keeps the
+size limits of the package (no file over 400 lines, no function over 60).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import ast
+import importlib
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_step.py"
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+MODULES = ("bench_workloads", "best_numpy", "bench_programs", "bench_harness", "bench_report",
+           "bench_step")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_step", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module        # dataclasses look their module up by name
+    """bench/'s modules, imported as the scripts import each other (bench/ on sys.path)."""
+    sys.path.insert(0, str(BENCH))
     try:
-        spec.loader.exec_module(module)
-        yield module
+        yield {name: importlib.import_module(name) for name in MODULES}
     finally:
-        del sys.modules[spec.name]
+        sys.path.remove(str(BENCH))
+        for name in MODULES:
+            sys.modules.pop(name, None)
 
 
-def test_quick_run_measures_the_same_network_three_ways(bench, torch, tmp_path, capsys):
+def test_quick_run_measures_the_same_network_four_ways(bench, torch, tmp_path, capsys):
     raw = tmp_path / "raw.json"
-    assert bench.main(["--quick", "--only", "mlp-b100-f32", "--json", str(raw)]) == 0
+    assert bench["bench_step"].main(["--quick", "--only", "mlp-b100-f32", "--json",
+                                     str(raw)]) == 0
     page = capsys.readouterr().out
-    label = bench.BY_KEY["mlp-b100-f32"].label
+    label = bench["bench_workloads"].BY_KEY["mlp-b100-f32"].label
     assert f"| {label} |" in page
     assert "| `litnet` |" in page                       # the import-time table
     res = json.loads(raw.read_text())["results"]["mlp-b100-f32"]
-    for impl in ("litnet", "torch", "floor"):
+    for impl in ("litnet", "numpy", "torch", "floor"):
         assert res[impl]["median_ms"] > 0 and res[impl]["runs"] == 1
-    # litnet's and PyTorch's first steps start from the same weights and batch
+    # litnet's, the best NumPy step's and PyTorch's first steps start from the same weights
     assert res["litnet"]["loss"] == pytest.approx(res["torch"]["loss"], rel=1e-5)
+    assert res["numpy"]["loss"] == pytest.approx(res["torch"]["loss"], rel=1e-5)
     assert res["litnet"]["traced_peak_mib"] > 0
 
 
+def test_best_numpy_step_computes_what_torch_computes(bench, torch):
+    w = bench["bench_workloads"].BY_KEY["mlp-b100-f64"]
+    assert bench["best_numpy"].check_against_torch(w, steps=3) <= 1e-12
+
+
+def test_programs_that_cannot_run_a_workload_are_left_out(bench):
+    programs, by_key = bench["bench_programs"], bench["bench_workloads"].BY_KEY
+    assert programs.runs("numpy", by_key["mlp-b100-f32"])
+    assert not programs.runs("numpy", by_key["lstm-t50-b64-f32"])
+    assert all(programs.runs(name, by_key["lstm-t50-b64-f32"])
+               for name in ("litnet", "torch", "floor"))
+
+
 def test_floor_counts_every_product_of_the_step(bench):
+    programs, by_key = bench["bench_programs"], bench["bench_workloads"].BY_KEY
     # 6 Linear layers: 6 forward products, 6 weight gradients, 5 input gradients
     # (the network input needs none)
-    assert len(bench.floor_products(bench.BY_KEY["mlp-b100-f32"])) == 17
-    T = bench.BY_KEY["lstm-t50-b64-f32"].seq[0]
-    assert len(bench.floor_products(bench.BY_KEY["lstm-t50-b64-f32"])) == 2 * T + 6
+    assert len(programs.floor_products(by_key["mlp-b100-f32"])) == 17
+    T = by_key["lstm-t50-b64-f32"].seq[0]
+    assert len(programs.floor_products(by_key["lstm-t50-b64-f32"])) == 2 * T + 6
 
 
 def test_verdict_compares_ratios_with_the_targets(bench):
-    w = bench.BY_KEY["mlp-b100-f32"]
-    res = {"litnet": {"median_ms": 1.0}, "torch": {"median_ms": 2.0},
-           "floor": {"median_ms": 0.4}}
-    assert bench.verdict(w, res) == "≤ 0.7× PyTorch ✓, ≤ 2× floor ✗"
+    w = bench["bench_workloads"].BY_KEY["mlp-b100-f32"]
+    res = {"litnet": {"median_ms": 1.0}, "numpy": {"median_ms": 0.5},
+           "torch": {"median_ms": 2.0}, "floor": {"median_ms": 0.4}}
+    assert bench["bench_report"].verdict(w, res) == "≤ 0.8× PyTorch ✓, ≤ 1.4× best NumPy ✗"
+
+
+def test_splice_replaces_the_generated_block_only(bench):
+    report = bench["bench_report"]
+    page = f"# Title\n\nby hand\n\n{report.BEGIN}\n\nold\n\n{report.END}\n\nnotes\n"
+    new = report.splice(page, ["new table"])
+    assert new == f"# Title\n\nby hand\n\n{report.BEGIN}\n\nnew table\n\n{report.END}\n\nnotes\n"
+    with pytest.raises(ValueError, match="generated block"):
+        report.splice("# no markers\n", ["x"])
+
+
+def test_the_performance_page_has_one_generated_block():
+    page = (BENCH.parent / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page.count("<!-- BEGIN generated by") == 1 and page.count("<!-- END generated") == 1
+
+
+def test_bench_files_and_functions_stay_small():
+    for path in sorted(BENCH.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 400, f"{path.name}: over 400 lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.end_lineno - node.body[0].lineno + 1
+                assert body <= 60, f"{path.name}:{node.name}: body of {body} lines"

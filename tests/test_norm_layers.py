@@ -197,3 +197,36 @@ def test_dropout_zero_and_eval_are_identity():
     assert np.shares_memory(y, x) and np.array_equal(y, x) and not y.flags.writeable
     g = np.ones_like(x)
     np.testing.assert_array_equal(drop.backward(g), g)
+
+
+# Issue 13, item 1: finite float32 input so large (|x| ~ 1e20) that its squares overflow.
+def _huge(shape, scale=1e20):
+    rng = np.random.default_rng(3)
+    return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: ln.BatchNorm1d(4), (6, 4)),
+    (lambda: ln.BatchNorm1d(4), (6, 4, 3)),
+    (lambda: ln.LayerNorm(4), (6, 4)),
+    (lambda: ln.LayerNorm((4, 3)), (6, 4, 3)),
+], ids=["bn-2d", "bn-3d", "ln-2d", "ln-3d"])
+def test_huge_finite_float32_input_is_normalised_right(make, shape):
+    x = _huge(shape)
+    layer = make()
+    y = layer(x)
+    # the same layer in float64, on the same (float32-representable) values
+    ref = make().to(np.float64)(x.astype(np.float64))
+    assert y.dtype == np.float32 and np.isfinite(y).all()
+    assert np.abs(y).max() > 0.5                   # not the silent beta (all zeros)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    dx = layer.backward(np.ones_like(y))
+    assert np.isfinite(dx).all()
+
+
+def test_batchnorm_running_var_beyond_float32_is_a_clear_error_in_eval():
+    bn = ln.BatchNorm1d(4)
+    bn(_huge((6, 4)))                              # training: right output, var ~ 1e40
+    assert np.isinf(bn.running_var).any()          # not representable in float32
+    with pytest.raises(ValueError, match="BatchNorm1d: running_var is not finite"):
+        bn.eval()(np.ones((2, 4), np.float32))

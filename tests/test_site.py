@@ -471,12 +471,20 @@ def test_dark_mode_toggle(browser, site):
 
 
 def test_search_finds_batchnorm(browser, site):
+    # Material sends a query to its search worker when the worker becomes ready, on focus
+    # and on *keyup*, never on a bare `input` event. `fill` fires only `input`, so it found
+    # something only if the index finished loading after the text was in (a slow machine)
+    # and timed out when the index was ready first. Wait for the ready worker's answer to
+    # the empty query (the placeholder text), then type with key events.
     watch = Watch(browser, site)
     try:
         page = watch.page
         watch.goto(site.url)
-        page.locator("input.md-search__input").click()
-        page.locator("input.md-search__input").fill("BatchNorm")
+        box = page.locator("input.md-search__input")
+        box.click()
+        ready = page.locator(".md-search-result__meta", has_text="Type to start searching")
+        ready.wait_for(timeout=120_000)          # the worker has built the index
+        box.press_sequentially("BatchNorm")
         results = page.locator(".md-search-result__item")
         results.first.wait_for(timeout=15_000)
         texts = results.all_inner_texts()
