@@ -29,6 +29,7 @@ from ..linear import Linear
 from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
+from . import plotting
 from .claim import Claim
 
 SCALES = np.logspace(0, -4, 16)
@@ -137,6 +138,28 @@ def _grid(activation, seed):
             "diverged": [float(SCALES[i]) for i in range(len(SCALES))
                          if np.isnan(plain[i, -1])]}
 
+
+@plotting.styled
+def plot_grid(activation="relu", seed=0):
+    """Figure: the sixteen pairs of training-accuracy curves, with BN (solid) and without
+    (dashed), one panel per weight scale."""
+    g = grid(activation, seed)
+    epochs = np.arange(EPOCHS + 1)
+    fig, axes = plotting.figure(4, 4, width=8.0, height=6.4, sharex=True, sharey=True)
+    for k, ax in enumerate(axes.flat):
+        ax.plot(epochs, g["bn"][k], color=plotting.PALETTE[5], label="with BN")
+        ax.plot(epochs, g["plain"][k], "--", color="0.35", label="without")
+        ax.set_title(f"w = {g['scales'][k]:.3g}", fontsize=8)
+        ax.set(ylim=(0, 1.02), xticks=[0, EPOCHS // 2, EPOCHS], yticks=[0, 0.5, 1])
+        if np.isnan(g["plain"][k, -1]):
+            ax.text(0.5, 0.85, "plain diverged", transform=ax.transAxes, ha="center",
+                    fontsize=7, color="0.35")
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("train acc.")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    return fig
 
 def claims():
     """The R4 claims: BN ≥ plain at the last epoch for at least 12 of 16 scales, per grid."""

@@ -26,6 +26,7 @@ from ..activations import ReLU, Sigmoid, Tanh
 from ..diagnostics import record
 from ..linear import Linear
 from ..module import Sequential
+from . import plotting
 from .claim import Claim
 
 #: initialiser name -> (label for tables and figures, weight initialiser)
@@ -198,6 +199,32 @@ def _per_layer(table, key, field):
     return [s[field] for s in table[key]]
 
 
+@plotting.styled
+def plot_histograms(activation="sigmoid", inits=("std1", "std0.01", "xavier"), seed=0):
+    """Figure: histograms of each layer's activations (columns) for each initialisation
+    (rows). For ReLU the zeros are left out and each row has its own range."""
+    fig, axes = plotting.figure(len(inits), DEPTH, width=8.0, height=1.3 * len(inits) + 0.6,
+                                sharey="row", squeeze=False)
+    for r, (row, init_name) in enumerate(zip(axes, inits, strict=True)):
+        acts = activations(init_name, activation, seed)
+        if activation == "relu":
+            values = [a[a > 0] for a in acts]
+            span = (0.0, float(max(np.percentile(v, 99) for v in values)))
+        else:
+            values = [a.ravel() for a in acts]
+            span = (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
+        for k, (ax, v) in enumerate(zip(row, values, strict=True), start=1):
+            counts, edges = np.histogram(v, bins=30, range=span)
+            ax.stairs(counts, edges, fill=True, color=plotting.PALETTE[5])
+            ax.set_yticks([])
+            ax.set_xticks(span, [f"{e:.2g}" for e in span])
+            ax.tick_params(labelsize=7)
+            ax.grid(False)
+            if r == 0:
+                ax.set_title(f"layer {k}")
+        row[0].set_ylabel(INITS[init_name][0], fontsize=8)
+    return fig
+
 def claims():
     """The R2 claims with their thresholds (see /work/shared/REPRODUCTIONS.md)."""
     t = stats_table()
@@ -272,3 +299,25 @@ def claims():
         1 / 3 < min(ratios) and max(ratios) < 3
         and max(small["forward_ratio"]) < 0.1 and min(large["backward_ratio"]) > 3))
     return out
+
+
+def weight_gradient_ratio(init_name, activation="sigmoid", seed=0):
+    r""":math:`\lVert \partial L/\partial W_1 \rVert / \lVert \partial L/\partial W_5 \rVert`, first
+    layer over last, in the five-layer stack of :func:`build_stack` at initialisation.
+
+    The batch is the histograms' (drawn first, then the weights); at the top a
+    standard-normal :math:`\partial L/\partial y`, as in :func:`deep_tanh_variance`.
+    Below 1 the gradient shrinks toward the input.
+
+    Examples
+    --------
+    >>> bool(weight_gradient_ratio("std0.01") < 1e-3 < weight_gradient_ratio("std1"))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
+    net = build_stack(init_name, activation, rng=rng)
+    y = net(x)
+    net.backward(rng.standard_normal(y.shape).astype(np.float32))
+    linears = [m for m in net if isinstance(m, Linear)]
+    return float(np.linalg.norm(linears[0].weight.grad) / np.linalg.norm(linears[-1].weight.grad))

@@ -32,6 +32,7 @@ from ..linear import Linear
 from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
+from . import plotting
 from .claim import Claim
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
@@ -135,6 +136,19 @@ def gaps(epochs=EPOCHS, seed=0):
     return {v: float(c["train_acc"][-1] - c["test_acc"][-1])
             for v in VARIANTS for c in [curves(v, epochs, seed)]}
 
+
+@plotting.styled
+def plot_curves(epochs=EPOCHS, seed=0):
+    """Figure: training and test accuracy over the epochs, one panel per variant."""
+    fig, axes = plotting.figure(1, len(VARIANTS), width=8.0, height=3.2, sharey=True)
+    for ax, variant in zip(axes, VARIANTS, strict=True):
+        c = curves(variant, epochs, seed)
+        ax.plot(c["epoch"], c["train_acc"], label="train")
+        ax.plot(c["epoch"], c["test_acc"], label="test")
+        ax.set(title=variant, xlabel="epoch")
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend()
+    return fig
 
 def claims():
     """The R5 claim: weight decay and dropout both shrink the final train–test gap."""
