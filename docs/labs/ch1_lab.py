@@ -24,6 +24,7 @@ EPOCHS = 10        # training epochs (dying ReLU and clipping)
 SEED = 0
 
 # %%
+# %matplotlib inline
 import numpy as np
 from IPython.display import display
 

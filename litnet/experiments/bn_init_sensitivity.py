@@ -24,13 +24,11 @@ from .. import init
 from ..activations import ReLU, Sigmoid
 from ..batchnorm import BatchNorm1d
 from ..cache import shared
-from ..data import load_digits
-from ..linear import Linear
-from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from . import plotting
-from .claim import Claim
+from .claim import also, at_least
+from .common import digits, mlp
 
 SCALES = np.logspace(0, -4, 16)
 N_TRAIN, HIDDEN, DEPTH = 1000, 100, 5
@@ -51,29 +49,25 @@ def build(scale, batchnorm, activation="relu", *, rng, n_in=64, n_out=10):
     >>> [type(m).__name__ for m in net][:4], len(net)
     (['Linear', 'BatchNorm1d', 'ReLU', 'Linear'], 16)
     """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"bn_init_sensitivity: activation must be one of {list(ACTIVATIONS)}, "
+                         f"got {activation!r}")
     weight_init = partial(init.normal, std=float(scale))
-    layers, width = [], n_in
-    for _ in range(DEPTH):
-        layers.append(Linear(width, HIDDEN, init=weight_init, rng=rng))
-        if batchnorm:
-            layers.append(BatchNorm1d(HIDDEN))
-        layers.append(ACTIVATIONS[activation]())
-        width = HIDDEN
-    layers.append(Linear(width, n_out, init=weight_init, rng=rng))
-    return Sequential(*layers)
+    norm = (lambda n, dtype: BatchNorm1d(n, dtype=dtype)) if batchnorm else None
+    return mlp((n_in,) + (HIDDEN,) * DEPTH + (n_out,), ACTIVATIONS[activation], rng=rng,
+               init=weight_init, norm=norm)
 # --8<-- [end:build]
 
 
 @cache
 def training_set(seed=0):
     """The first 1000 training digits of a seeded shuffle: x (1000, 64) float32, y (1000,)."""
-    split = load_digits(rng=np.random.default_rng(seed))
-    x, y = split.x_train[:N_TRAIN], split.y_train[:N_TRAIN]
-    x.setflags(write=False)
-    y.setflags(write=False)
-    return x, y
+    x, y = digits(seed)[:2]
+    return x[:N_TRAIN], y[:N_TRAIN]
 
 
+# --8<-- [start:run]
+@shared
 def curve(scale_index, batchnorm, activation="relu", seed=0):
     """Training accuracy after epochs 0..20 (epoch 0: before training), a read-only array.
 
@@ -86,15 +80,6 @@ def curve(scale_index, batchnorm, activation="relu", seed=0):
     >>> acc.shape, bool(acc[-1] > acc[0])
     ((21,), True)
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"bn_init_sensitivity: activation must be one of {list(ACTIVATIONS)}, "
-                         f"got {activation!r}")
-    return _curve(int(scale_index), bool(batchnorm), activation, int(seed))
-
-
-# --8<-- [start:run]
-@shared
-def _curve(scale_index, batchnorm, activation, seed):
     x, y = training_set(seed)
     init_rng, order_rng = np.random.default_rng([seed, scale_index]).spawn(2)
     model = build(SCALES[scale_index], batchnorm, activation, rng=init_rng)
@@ -113,6 +98,7 @@ def _final(acc):
     return -np.inf if np.isnan(acc[-1]) else float(acc[-1])
 
 
+@cache
 def grid(activation="relu", seed=0):
     """All 16 scales with and without BN.
 
@@ -123,11 +109,6 @@ def grid(activation="relu", seed=0):
         ``at_least`` (how many scales end with BN ≥ plain), ``better``
         (BN strictly better) and ``diverged`` (the plain runs that diverged).
     """
-    return _grid(activation, int(seed))
-
-
-@cache
-def _grid(activation, seed):
     bn = np.stack([curve(i, True, activation, seed) for i in range(len(SCALES))])
     plain = np.stack([curve(i, False, activation, seed) for i in range(len(SCALES))])
     final_bn = np.array([_final(a) for a in bn])
@@ -170,11 +151,10 @@ def claims():
         g = grid(activation)
         extra = f"; plain diverged at w = {', '.join(f'{w:.2g}' for w in g['diverged'])}" \
             if g["diverged"] else ""
-        out.append(Claim(
+        out.append(also(at_least(
             f"R4.{activation}",
             f"{activation}: with BN the final training accuracy is at least the plain "
-            "network's for at least 12 of the 16 weight scales",
-            note,
-            f"{g['at_least']} of 16 (strictly better at {g['better']}){extra}",
-            g["at_least"] >= 12))
+            "network's for at least {bound} of the 16 weight scales",
+            g["at_least"], 12, note=note, fmt=".0f"),
+            measured=f"{g['at_least']} of 16 (strictly better at {g['better']}){extra}"))
     return out

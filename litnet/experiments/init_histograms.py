@@ -27,7 +27,7 @@ from ..diagnostics import record
 from ..linear import Linear
 from ..module import Sequential
 from . import plotting
-from .claim import Claim
+from .claim import Claim, also, within
 
 #: initialiser name -> (label for tables and figures, weight initialiser)
 # --8<-- [start:inits]
@@ -226,7 +226,7 @@ def plot_histograms(activation="sigmoid", inits=("std1", "std0.01", "xavier"), s
     return fig
 
 def claims():
-    """The R2 claims with their thresholds (see /work/shared/REPRODUCTIONS.md)."""
+    """The R2 claims with their thresholds (the reproductions page lists them)."""
     t = stats_table()
     out = []
 
@@ -277,12 +277,11 @@ def claims():
 
     v = glorot_variance()
     err = max(abs(v["normal"] - 1), abs(v["uniform"] - 1))
-    out.append(Claim(
+    out.append(also(within(
         "R2.glorot_variance",
-        "Glorot weights on a 1000×1000 matrix have variance 1/fan_avg within 2 %",
-        "Var W = 1/n_avg = 2/(n_in + n_out)",
-        f"Var·n_avg = {v['normal']:.4f} (normal), {v['uniform']:.4f} (uniform)",
-        err < 0.02))
+        "Glorot weights on a 1000×1000 matrix have variance 1/fan_avg within {bound}",
+        err, 0.02, note="Var W = 1/n_avg = 2/(n_in + n_out)", fmt=".0%"),
+        measured=f"Var·n_avg = {v['normal']:.4f} (normal), {v['uniform']:.4f} (uniform)"))
 
     g = deep_tanh_variance("glorot_normal")
     small = deep_tanh_variance("std0.01")

@@ -27,13 +27,11 @@ from .. import init
 from ..activations import ReLU
 from ..cache import shared
 from ..data import load_digits
-from ..dropout import Dropout
-from ..linear import Linear
-from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
 from . import plotting
 from .claim import Claim
+from .common import mlp
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100
@@ -56,14 +54,8 @@ def build(dropout=0.0, *, rng, n_in=64, n_out=10):
     >>> [type(m).__name__ for m in net][:4], len(net)
     (['Linear', 'ReLU', 'Dropout', 'Linear'], 19)
     """
-    layers, width = [], n_in
-    for _ in range(DEPTH):
-        layers += [Linear(width, HIDDEN, init=init.he_normal, rng=rng), ReLU()]
-        if dropout:
-            layers.append(Dropout(dropout, rng=rng))
-        width = HIDDEN
-    layers.append(Linear(width, n_out, init=init.he_normal, rng=rng))
-    return Sequential(*layers)
+    return mlp((n_in,) + (HIDDEN,) * DEPTH + (n_out,), ReLU, rng=rng, init=init.he_normal,
+               dropout=dropout)
 # --8<-- [end:build]
 
 
@@ -76,6 +68,8 @@ def data(seed=0):
     return split
 
 
+# --8<-- [start:run]
+@shared
 def curves(variant, epochs=EPOCHS, seed=0):
     """Train and test accuracy every ``EVAL_EVERY`` epochs, from epoch 0.
 
@@ -97,12 +91,6 @@ def curves(variant, epochs=EPOCHS, seed=0):
     if variant not in VARIANTS:
         raise ValueError(f"regularization: variant must be one of {list(VARIANTS)}, "
                          f"got {variant!r}")
-    return _curves(variant, int(epochs), int(seed))
-
-
-# --8<-- [start:run]
-@shared
-def _curves(variant, epochs, seed):
     weight_decay, p = VARIANTS[variant]
     x, y, x_test, y_test = data(seed)
     init_rng, order_rng = np.random.default_rng(seed).spawn(2)
