@@ -80,7 +80,7 @@ def _namespace():
              "figure": figure}
     for info in pkgutil.iter_modules(experiments.__path__):
         if not info.name.startswith("_"):
-            names[info.name] = importlib.import_module(f"litnet.experiments.{info.name}")
+            names.setdefault(info.name, importlib.import_module(f"litnet.experiments.{info.name}"))
     return names
 
 

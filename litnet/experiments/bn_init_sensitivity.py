@@ -67,12 +67,22 @@ def training_set(seed=0):
 
 
 # --8<-- [start:run]
+def train_curve(model, x, y, lr, rng):
+    """Train ``model`` with SGD for :data:`EPOCHS` epochs; the training accuracy after epochs
+    0..EPOCHS (epoch 0: before training), NaN from the epoch where training diverged."""
+    start = evaluate(model, x, y)[1]
+    history = fit(model, x, y, optimizer=SGD(model.parameters(), lr=lr), epochs=EPOCHS,
+                  batch_size=BATCH, rng=rng, progress=False)
+    acc = np.full(EPOCHS + 1, np.nan)
+    acc[0] = start
+    acc[1:1 + len(history.train_acc)] = history.train_acc
+    return acc
+
+
 @shared
 def curve(scale_index, batchnorm, activation="relu", seed=0):
-    """Training accuracy after epochs 0..20 (epoch 0: before training), a read-only array.
-
-    A run whose loss or gradients become NaN/inf stops there (see
-    :func:`litnet.fit`); its remaining entries are NaN.
+    """Training accuracy after epochs 0..20 at weight scale ``SCALES[scale_index]``, a
+    read-only array (NaN after a divergence, see :func:`litnet.fit`).
 
     Examples
     --------
@@ -83,14 +93,55 @@ def curve(scale_index, batchnorm, activation="relu", seed=0):
     x, y = training_set(seed)
     init_rng, order_rng = np.random.default_rng([seed, scale_index]).spawn(2)
     model = build(SCALES[scale_index], batchnorm, activation, rng=init_rng)
-    start = evaluate(model, x, y)[1]
-    history = fit(model, x, y, optimizer=SGD(model.parameters(), lr=LR), epochs=EPOCHS,
-                  batch_size=BATCH, rng=order_rng, progress=False)
-    acc = np.full(EPOCHS + 1, np.nan)
-    acc[0] = start
-    acc[1:1 + len(history.train_acc)] = history.train_acc
-    return acc
+    return train_curve(model, x, y, LR, order_rng)
 # --8<-- [end:run]
+
+
+# -- note 002's first benefit: faster training, even at a learning rate the plain net fails
+
+#: learning rates of :func:`lr_curve`; the network is He-initialised, so it trains without BN
+LEARNING_RATES = (0.01, 0.1, 0.5, 1.0)
+#: the epoch at which :func:`claims` compares the two networks' progress
+EARLY = 5
+
+
+# --8<-- [start:lr_curve]
+@shared
+def lr_curve(lr, batchnorm, seed=0):
+    """Training accuracy after epochs 0..20 of the network of :func:`build` (ReLU) with He
+    weights instead of a fixed scale, trained with learning rate ``lr``; with and without
+    BN from the same weights and the same mini-batch order.
+
+    Examples
+    --------
+    >>> lr_curve(0.1, True).shape
+    (21,)
+    """
+    x, y = training_set(seed)
+    init_rng, order_rng = np.random.default_rng([seed, 99]).spawn(2)
+    norm = (lambda n, dtype: BatchNorm1d(n, dtype=dtype)) if batchnorm else None
+    model = mlp((x.shape[1],) + (HIDDEN,) * DEPTH + (10,), ReLU, rng=init_rng,
+                init=init.he_normal, norm=norm)
+    return train_curve(model, x, y, float(lr), order_rng)
+# --8<-- [end:lr_curve]
+
+
+@plotting.styled
+def plot_learning_rates(seed=0):
+    """Figure: training accuracy with and without BN, one panel per learning rate."""
+    fig, axes = plotting.figure(1, len(LEARNING_RATES), width=8.0, height=2.8, sharey=True)
+    epochs = np.arange(EPOCHS + 1)
+    for ax, lr in zip(axes, LEARNING_RATES, strict=True):
+        plain = lr_curve(lr, False, seed)
+        ax.plot(epochs, lr_curve(lr, True, seed), color=plotting.PALETTE[5], label="with BN")
+        ax.plot(epochs, plain, "--", color="0.35", label="without")
+        if np.isnan(plain[-1]):
+            ax.text(0.5, 0.5, "plain diverged", transform=ax.transAxes, ha="center",
+                    fontsize=8, color="0.35")
+        ax.set(title=f"learning rate {lr:g}", xlabel="epoch", ylim=(0, 1.02))
+    axes[0].set_ylabel("train accuracy")
+    axes[0].legend(fontsize=7, loc="lower right")
+    return fig
 
 
 def _final(acc):
@@ -157,4 +208,30 @@ def claims():
             "network's for at least {bound} of the 16 weight scales",
             g["at_least"], 12, note=note, fmt=".0f"),
             measured=f"{g['at_least']} of 16 (strictly better at {g['better']}){extra}"))
-    return out
+    return out + _lr_claims()
+
+
+def _lr_claims():
+    curves = {(lr, bn): lr_curve(lr, bn) for lr in LEARNING_RATES for bn in (True, False)}
+    early = [curves[lr, True][EARLY] - np.nan_to_num(curves[lr, False][EARLY])
+             for lr in LEARNING_RATES]
+    top = LEARNING_RATES[-1]
+    return [
+        also(at_least(
+            "R4.bn_faster",
+            f"He init, ReLU: after {EARLY} epochs the training accuracy with BN is ahead of the "
+            "plain network's (by at least {bound}) at every learning rate of "
+            f"{', '.join(f'{lr:g}' for lr in LEARNING_RATES)}",
+            min(early), 0.0, note="BN speeds up learning (note 002)", fmt=".0%"),
+            measured="after %d epochs, BN / plain: " % EARLY + ", ".join(
+                f"lr {lr:g}: {curves[lr, True][EARLY]:.0%} / "
+                f"{np.nan_to_num(curves[lr, False][EARLY]):.0%}" for lr in LEARNING_RATES)),
+        also(at_least(
+            "R4.bn_large_lr",
+            f"at learning rate {top:g} the plain network diverges, while with BN it reaches a "
+            "training accuracy of at least {bound}",
+            curves[top, True][-1], 0.9, note="BN allows large learning rates", fmt=".0%"),
+            bool(np.isnan(curves[top, False][-1])),
+            f"BN {curves[top, True][-1]:.0%} after {EPOCHS} epochs; plain diverged: "
+            f"{bool(np.isnan(curves[top, False][-1]))}"),
+    ]
