@@ -145,3 +145,23 @@ def test_he_and_std1_networks_predict_the_same_at_initialisation():
 def test_exploding_build_rejects_unknown_init():
     with pytest.raises(ValueError, match="init must be one of"):
         exploding.build("glorot", rng=np.random.default_rng(0))
+
+
+def test_clipped_lstm_step_is_bounded():
+    """One clipped step of the exploding LSTM moves its parameters by at most lr * clip_norm,
+    although the gradient before clipping is far larger."""
+    lstm, head = exploding.build_lstm(rng=np.random.default_rng(0))
+    params = list(lstm.parameters()) + list(head.parameters())
+    before = np.concatenate([p.data.ravel() for p in params])
+    x = np.random.default_rng(1).standard_normal((8, exploding.LSTM_T, exploding.LSTM_INPUT))
+    _, norm = exploding.lstm_step(lstm, head, x, x[:, 0, :1], SGD(params, lr=exploding.LSTM_LR),
+                                  clip_norm=exploding.CLIP)
+    after = np.concatenate([p.data.ravel() for p in params])
+    assert norm > exploding.CLIP
+    assert np.linalg.norm(after - before) <= exploding.LSTM_LR * exploding.CLIP * (1 + 1e-9)
+
+
+def test_lstm_runs_see_the_same_batches():
+    r = exploding.lstm_runs()
+    assert r["no_clip"]["loss"][0] == r["clip"]["loss"][0]          # same weights, same batch
+    assert r["clip"]["loss"].size == exploding.LSTM_STEPS

@@ -207,3 +207,10 @@ def test_r5_dropout_network_has_dropout_after_every_relu():
     kinds = [type(m).__name__ for m in net]
     assert kinds.count("Dropout") == kinds.count("ReLU") == 6
     assert all(kinds[i + 1] == "Dropout" for i, k in enumerate(kinds) if k == "ReLU")
+
+
+@pytest.mark.parametrize("claim_id", ["R4.bn_faster", "R4.bn_large_lr"])
+def test_r4_bn_speed_claims_hold(claim_id):
+    claim = _claim(claim_id)
+    assert claim.passed, f"{claim.id}: {claim.statement} -- measured {claim.measured}"
+

@@ -105,8 +105,8 @@ LEARNING_RATES = (0.01, 0.1, 0.5, 1.0)
 EARLY = 5
 
 
-# --8<-- [start:lr_curve]
 @shared
+# --8<-- [start:lr_curve]
 def lr_curve(lr, batchnorm, seed=0):
     """Training accuracy after epochs 0..20 of the network of :func:`build` (ReLU) with He
     weights instead of a fixed scale, trained with learning rate ``lr``; with and without
@@ -223,7 +223,7 @@ def _lr_claims():
             "plain network's (by at least {bound}) at every learning rate of "
             f"{', '.join(f'{lr:g}' for lr in LEARNING_RATES)}",
             min(early), 0.0, note="BN speeds up learning (note 002)", fmt=".0%"),
-            measured="after %d epochs, BN / plain: " % EARLY + ", ".join(
+            measured=f"after {EARLY} epochs, BN / plain: " + ", ".join(
                 f"lr {lr:g}: {curves[lr, True][EARLY]:.0%} / "
                 f"{np.nan_to_num(curves[lr, False][EARLY]):.0%}" for lr in LEARNING_RATES)),
         also(at_least(

@@ -117,8 +117,8 @@ class Run:
     param_norm: float
 
 
-# --8<-- [start:runs]
 @shared
+# --8<-- [start:runs]
 def training_runs(seed=0, epochs=EPOCHS):
     """Train the network of each of :data:`RUNS` from the same seed; ``{key: Run}``.
 

@@ -67,6 +67,8 @@ def build_stack(init_name, activation, *, depth=DEPTH, width=WIDTH, rng):
 # --8<-- [end:build]
 
 
+@cache
+# --8<-- [start:activations]
 def activations(init_name, activation, seed=0):
     """The five layers' activations, each (1000, 100) float32 (read-only arrays).
 
@@ -80,12 +82,6 @@ def activations(init_name, activation, seed=0):
     >>> len(acts), acts[0].shape
     (5, (1000, 100))
     """
-    return _activations(init_name, activation, int(seed))
-
-
-# --8<-- [start:activations]
-@cache
-def _activations(init_name, activation, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
     net = build_stack(init_name, activation, rng=rng)
@@ -118,6 +114,7 @@ def layer_stats(a):
             "near1": float(100 * np.mean(mag > 0.95))}
 
 
+@cache
 def stats_table(seed=0):
     """``{(init_name, activation): [stats of layer 1, ..., layer 5]}`` for every pair.
 
@@ -127,11 +124,6 @@ def stats_table(seed=0):
     >>> round(table["std0.01", "sigmoid"][4]["mean"], 2)
     0.5
     """
-    return _stats_table(int(seed))
-
-
-@cache
-def _stats_table(seed):
     return {(i, a): [layer_stats(z) for z in activations(i, a, seed)]
             for a in ACTIVATIONS for i in INITS}
 
@@ -158,6 +150,7 @@ def glorot_variance(n=1000, seed=0):
     return out
 
 
+@cache
 def deep_tanh_variance(init_name="glorot_normal", depth=10, seed=0):
     r"""Variance of the activations (forward) and of the gradients (backward), per layer.
 
@@ -177,11 +170,6 @@ def deep_tanh_variance(init_name="glorot_normal", depth=10, seed=0):
     >>> len(v["forward"]), len(v["forward_ratio"])
     (3, 2)
     """
-    return _deep_tanh_variance(init_name, int(depth), int(seed))
-
-
-@cache
-def _deep_tanh_variance(init_name, depth, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
     net = build_stack(init_name, "tanh", depth=depth, rng=rng)

@@ -144,7 +144,7 @@ def plot_paths(steps=STEPS):
     return fig
 
 def claims():
-    """The R3 claims (see /work/shared/REPRODUCTIONS.md)."""
+    """The R3 claims (the reproductions page lists them)."""
     p = paths()
     diff = {n: float(np.abs(p[n][-1] - BOOK_END[n]).max()) for n in BOOK}
     length = {n: path_length(p[n]) for n in p}

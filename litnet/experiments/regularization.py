@@ -73,8 +73,8 @@ def data(seed=0):
     return split
 
 
-# --8<-- [start:run]
 @shared
+# --8<-- [start:run]
 def curves(variant, epochs=EPOCHS, seed=0):
     """Train and test accuracy every ``EVAL_EVERY`` epochs, from epoch 0.
 
