@@ -33,6 +33,8 @@ OPTIMIZERS = {
     "RMSProp": (RMSProp, {"lr": 0.1, "alpha": 0.99}),
 }
 BOOK = ("SGD", "Momentum", "AdaGrad", "Adam")
+#: name -> hyper-parameters alone (what the chapter quotes as settings)
+HYPER = {name: hyper for name, (_, hyper) in OPTIMIZERS.items()}
 
 #: where the book's code ends after 30 updates, and the length of its path
 BOOK_END = {"SGD": (-0.3504, 0.0848), "Momentum": (0.8964, 0.0881),
