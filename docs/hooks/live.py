@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 _BRACES = re.compile(r"\{\{(.+?)\}\}", re.S)
-_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2\s*$", re.S | re.M)
+_FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[ \t]*$", re.S | re.M)
 _SUPERSCRIPT = str.maketrans("-0123456789", "−0123456789")
 
 
