@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 import litnet as ln
-from litnet.experiments import claims_for, exploding, vanishing
+from litnet.experiments import claims_for, common, exploding, vanishing
 from litnet.optim import SGD
 from litnet.training import train_step
 
 R10_IDS = ["dying_relu", "dead_stay_dead", "leaky_gradient_flows", "prelu_recovers",
            "relu_family_keeps", "relu_needs_he", "sigmoid_factor_is_slope",
            "sigmoid_vanishes", "tanh_slower"]
-R12_IDS = ["clip_trains", "gradient_grows", "he_reference", "no_clip_diverges"]
+R12_IDS = ["clip_trains", "gradient_grows", "he_reference", "lstm_clip_bounded", "lstm_explodes",
+           "no_clip_diverges"]
 
 
 @pytest.mark.parametrize("key, ids", [("R10", R10_IDS), ("R12", R12_IDS)])
@@ -116,7 +117,7 @@ def test_dead_unit_weights_do_not_move_in_training(killed):
 
 def test_clipped_step_is_bounded():
     """One SGD step with clip_norm moves the parameters by at most lr * clip_norm."""
-    x, y = exploding._digits(0)[:2]
+    x, y = common.digits(0)[:2]
     model = exploding.build(rng=np.random.default_rng(0))
     before = np.concatenate([p.data.ravel() for p in model.parameters()]).astype(np.float64)
     loss, _, norm = train_step(model, x[:100], y[:100], optimizer=SGD(model.parameters(), lr=0.1),
@@ -135,7 +136,7 @@ def test_unclipped_run_records_divergence():
 def test_he_and_std1_networks_predict_the_same_at_initialisation():
     """The chapter's remark: with zero biases, He weights are the std-1 weights scaled per
     layer, and a ReLU network scaled layer by layer only rescales its logits."""
-    x = exploding._digits(0)[2]
+    x = common.digits(0)[2]
     std1 = exploding.build("std1", rng=np.random.default_rng(0))
     he = exploding.build("he", rng=np.random.default_rng(0))
     np.testing.assert_array_equal(std1(x).argmax(axis=1), he(x).argmax(axis=1))
@@ -144,3 +145,23 @@ def test_he_and_std1_networks_predict_the_same_at_initialisation():
 def test_exploding_build_rejects_unknown_init():
     with pytest.raises(ValueError, match="init must be one of"):
         exploding.build("glorot", rng=np.random.default_rng(0))
+
+
+def test_clipped_lstm_step_is_bounded():
+    """One clipped step of the exploding LSTM moves its parameters by at most lr * clip_norm,
+    although the gradient before clipping is far larger."""
+    lstm, head = exploding.build_lstm(rng=np.random.default_rng(0))
+    params = list(lstm.parameters()) + list(head.parameters())
+    before = np.concatenate([p.data.ravel() for p in params])
+    x = np.random.default_rng(1).standard_normal((8, exploding.LSTM_T, exploding.LSTM_INPUT))
+    _, norm = exploding.lstm_step(lstm, head, x, x[:, 0, :1], SGD(params, lr=exploding.LSTM_LR),
+                                  clip_norm=exploding.CLIP)
+    after = np.concatenate([p.data.ravel() for p in params])
+    assert norm > exploding.CLIP
+    assert np.linalg.norm(after - before) <= exploding.LSTM_LR * exploding.CLIP * (1 + 1e-9)
+
+
+def test_lstm_runs_see_the_same_batches():
+    r = exploding.lstm_runs()
+    assert r["no_clip"]["loss"][0] == r["clip"]["loss"][0]          # same weights, same batch
+    assert r["clip"]["loss"].size == exploding.LSTM_STEPS

@@ -223,18 +223,21 @@ def test_r11_rnn_gradient_vanishes_exponentially_lstm_far_slower():
     r = recurrent.gradient_over_time()
     rnn, lstm, lstm1 = r["rnn"], r["lstm"], r["lstm_forget1"]
     assert rnn["norms"].shape == lstm["norms"].shape == (recurrent.T,)
-    # the RNN: a straight line on a log scale, shrinking by a factor < 0.6 per step
-    assert rnn["r2"] > 0.99 and rnn["factor"] < 0.6
-    # per seed, the first step's share of the gradient is >= 1000x larger for the LSTM
+    claims = {c.id: c for c in recurrent.claims()}
+    # the RNN: a straight line on a log scale, shrinking by the stated factor per step
+    assert rnn["r2"] > 0.99 and rnn["factor"] <= claims["R11.rnn_exponential"].bound
+    # per seed, the first step's share of the gradient is larger for the LSTM by the
+    # factor the chapter states
     ratio = {k: e["per_seed"][:, 0] / e["per_seed"][:, -1] for k, e in
              (("rnn", rnn), ("lstm", lstm), ("lstm1", lstm1))}
     assert np.all(ratio["rnn"] < 1e-12)
-    assert np.all(ratio["lstm"] >= 1e3 * ratio["rnn"])
+    assert np.all(ratio["lstm"] >= claims["R11.lstm_slower"].bound * ratio["rnn"])
     assert np.all(ratio["lstm1"] >= 1e9 * ratio["rnn"])
     # the forget gate sets the LSTM's rate: larger gate, slower decay
     assert rnn["factor"] < lstm["factor"] < lstm1["factor"] < 1
     assert lstm["forget_gate"] < lstm1["forget_gate"]
-    assert all(c.holds for c in recurrent.claims())
+    assert lstm1["factor"] >= claims["R11.forget_gate_sets_rate"].bound
+    assert all(c.holds for c in claims.values())
 
 
 def test_r11_norms_are_the_input_gradient_of_the_last_step_loss():

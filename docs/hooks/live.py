@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 _BRACES = re.compile(r"\{\{(.+?)\}\}", re.S)
-_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2\s*$", re.S | re.M)
+_FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[ \t]*$", re.S | re.M)
 _SUPERSCRIPT = str.maketrans("-0123456789", "−0123456789")
 
 
@@ -80,7 +80,7 @@ def _namespace():
              "figure": figure}
     for info in pkgutil.iter_modules(experiments.__path__):
         if not info.name.startswith("_"):
-            names[info.name] = importlib.import_module(f"litnet.experiments.{info.name}")
+            names.setdefault(info.name, importlib.import_module(f"litnet.experiments.{info.name}"))
     return names
 
 
@@ -108,11 +108,17 @@ def format_number(value, spec):
     return html.escape(format(value, spec))
 
 
+def _attribute(text):
+    """``text`` for an HTML attribute; ``][`` too, or Markdown reads ``a["x"]["y"]`` as a
+    reference link."""
+    return html.escape(text).replace("][", "]&#91;")
+
+
 def _figure_html(item, source):
     from litnet.experiments.plotting import to_svg
 
     data = base64.b64encode(to_svg(item.fig)).decode()
-    return (f'<figure class="litnet-figure" data-litnet="{html.escape(source)}">'
+    return (f'<figure class="litnet-figure" data-litnet="{_attribute(source)}">'
             f'<img alt="{html.escape(item.alt)}" src="data:image/svg+xml;base64,{data}">'
             f"<figcaption>{item.caption}</figcaption></figure>")
 
@@ -131,8 +137,8 @@ def render(body, namespace, where):
                 f'title="Quoted from {html.escape(value.source)}">{html.escape(value.text)}</span>')
     if isinstance(value, Figure):
         return "\n\n" + _figure_html(value, source) + "\n\n"
-    return (f'<span class="live" data-litnet="{html.escape(source)}" '
-            f'title="Computed by litnet at build: {html.escape(source)}">'
+    return (f'<span class="live" data-litnet="{_attribute(source)}" '
+            f'title="Computed by litnet at build: {_attribute(source)}">'
             f"{format_number(value, spec)}</span>")
 
 

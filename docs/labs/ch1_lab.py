@@ -24,14 +24,12 @@ EPOCHS = 10        # training epochs (dying ReLU and clipping)
 SEED = 0
 
 # %%
-import matplotlib.pyplot as plt
+# %matplotlib inline
 import numpy as np
+from IPython.display import display
 
 from litnet.diagnostics import Table
 from litnet.experiments import exploding, recurrent, vanishing
-
-COLORS = {"sigmoid": "#e8710a", "tanh": "#8e24aa", "relu": "#1e88e5",
-          "leaky_relu": "#43a047", "prelu": "0.35"}
 
 # %% [markdown]
 # ## Gradient norm per layer at initialisation
@@ -44,20 +42,8 @@ COLORS = {"sigmoid": "#e8710a", "tanh": "#8e24aa", "relu": "#1e88e5",
 # $k + 1$ ($k = 0$ is the network's input), on a log scale.
 
 # %%
-fig, axes = plt.subplots(1, len(DEPTHS), figsize=(9.6, 3.8), sharey=True)
-for ax, depth in zip(np.atleast_1d(axes), DEPTHS, strict=True):
-    k = np.arange(depth + 1)
-    for key, (label, _, _) in vanishing.ACTIVATIONS.items():
-        norms = vanishing.gradient_profile(key, depth, seed=SEED)
-        ax.semilogy(k, norms, "o-", ms=2.5, color=COLORS[key], label=label)
-    norms = vanishing.gradient_profile("relu", depth, "glorot", seed=SEED)
-    ax.semilogy(k, norms, "--", color=COLORS["relu"], label="ReLU, Glorot weights")
-    ax.set_title(f"depth {depth}")
-    ax.set_xlabel(r"$k$ (0 = input, right = last hidden layer)")
-np.atleast_1d(axes)[0].set_ylabel(r"$\|\partial L / \partial h_k\|$")
-np.atleast_1d(axes)[-1].legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
+# alt: Log-scale line plots, one per depth, of the gradient norm at every layer's input for sigmoid, tanh, ReLU, LeakyReLU and PReLU, and ReLU with Glorot weights.
+display(vanishing.plot_gradient_norms(DEPTHS, seed=SEED))
 
 rows = []
 for key, (label, _, standard) in vanishing.ACTIVATIONS.items():
@@ -81,18 +67,9 @@ print(Table(rows))
 # never exceed $1/4$.
 
 # %%
+# alt: The measured per-layer gradient factor of the sigmoid stack against the root mean square of the sigmoid's derivative in each layer, under the one-quarter ceiling.
 f = vanishing.sigmoid_factors(depth=max(DEPTHS), seed=SEED)
-layers = np.arange(1, len(f["factor"]) + 1)
-fig, ax = plt.subplots(figsize=(6.4, 3.4))
-ax.plot(layers, f["factor"], "o", ms=4, color=COLORS["sigmoid"],
-        label=r"measured $\|\partial L/\partial h_{\ell-1}\| / \|\partial L/\partial h_\ell\|$")
-ax.plot(layers, f["rms"], "-", color="0.3", label=r"rms of $\sigma'(z_\ell)$")
-ax.axhline(0.25, color="0.6", ls=":", label=r"$\max \sigma' = 1/4$")
-ax.set_xlabel(r"layer $\ell$")
-ax.set_ylim(0, 0.3)
-ax.legend(frameon=False, fontsize=8, loc="lower right")
-fig.tight_layout()
-plt.show()
+display(vanishing.plot_sigmoid_factors(max(DEPTHS), seed=SEED))
 print(f"geometric mean: factor {np.exp(np.log(f['factor']).mean()):.3f}, "
       f"rms sigma' {np.exp(np.log(f['rms']).mean()):.3f}")
 
@@ -106,22 +83,10 @@ print(f"geometric mean: factor {np.exp(np.log(f['factor']).mean()):.3f}, "
 # the share that receives no gradient at all, and the share still at most 0 after training.
 
 # %%
+# alt: Grouped bars per activation: share of first-layer units pushed below zero, share without gradient, share still below zero after training.
 d = vanishing.dying_relu(shift=SHIFT, epochs=EPOCHS, seed=SEED)
 keys = list(vanishing.DYING)
-pos = np.arange(len(keys))
-bars = [("input ≤ 0 on every digit", lambda e: e["negative"], "0.55"),
-        ("no gradient", lambda e: e["negative"] * e["no_gradient"], "#d32f2f"),
-        ("still ≤ 0 after training", lambda e: e["negative_after"], "#1e88e5")]
-fig, ax = plt.subplots(figsize=(6.4, 3.4))
-for i, (label, value, color) in enumerate(bars):
-    ax.bar(pos + (i - 1) * 0.26, [100 * value(d[k]) for k in keys], width=0.26,
-           color=color, label=label)
-ax.set_xticks(pos, [vanishing.DYING[k][0] for k in keys])
-ax.set_ylabel("% of first-layer units")
-ax.set_ylim(0, 100 * max(d[k]["negative"] for k in keys) * 1.5 + 1)
-ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper center")
-fig.tight_layout()
-plt.show()
+display(vanishing.plot_dying(SHIFT, EPOCHS, seed=SEED))
 print(Table([{"activation": vanishing.DYING[k][0],
               "dead after shift %": 100 * d[k]["dead"],
               "no gradient %": 100 * d[k]["no_gradient"],
@@ -136,16 +101,8 @@ print(Table([{"activation": vanishing.DYING[k][0],
 # input of each step, for untrained layers (R11, `litnet.experiments.recurrent`).
 
 # %%
-r = recurrent.gradient_over_time()
-fig, ax = plt.subplots(figsize=(6.4, 3.6))
-for key, color in zip(recurrent.MODELS, ("#e8710a", "#1e88e5", "#43a047"), strict=True):
-    ax.semilogy(r["t"], r[key]["norms"], color=color,
-                label=f"{recurrent.MODELS[key]} (×{r[key]['factor']:.2f} per step)")
-ax.set_xlabel("time step $t$ of the input")
-ax.set_ylabel(r"$\|\partial L / \partial x_t\|$")
-ax.legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
+# alt: Log-scale input-gradient norm over 50 time steps for a tanh RNN and two LSTMs, decaying geometrically going back in time, slowest for the LSTM with forget bias 1.
+display(recurrent.plot_gradient_over_time())
 
 # %% [markdown]
 # ## Exploding gradients and clipping
@@ -156,27 +113,22 @@ plt.show()
 # where the unclipped run stopped). Right: the clipped run's gradient norm before clipping.
 
 # %%
+# alt: Left: training loss per mini-batch, log scale, for the unclipped, clipped and He runs. Right: the clipped run's gradient norm before clipping against the clip_norm line.
 runs = exploding.training_runs(seed=SEED, epochs=EPOCHS)
-colors = {"no_clip": "#d32f2f", "clip": "#1e88e5", "he": "#43a047"}
-fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6))
-for key, run in runs.items():
-    loss = np.array(run.batch_loss, dtype=np.float64)
-    ok = np.isfinite(loss)
-    axes[0].semilogy(np.arange(1, loss.size + 1)[ok], loss[ok], color=colors[key],
-                     label=run.label)
-    if not ok.all():
-        axes[0].plot(loss.size - 1, loss[ok][-1], "x", ms=10, mew=2, color=colors[key])
-axes[0].set_xlabel("mini-batch")
-axes[0].set_ylabel("training loss")
-axes[0].legend(frameon=False, fontsize=8)
-clipped = runs["clip"]
-axes[1].semilogy(np.arange(1, len(clipped.grad_norm) + 1), clipped.grad_norm,
-                 color=colors["clip"], label="global norm before clipping")
-axes[1].axhline(exploding.CLIP, color="0.5", ls=":", label="clip_norm")
-axes[1].set_xlabel("mini-batch")
-axes[1].legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
+display(exploding.plot_clipping(SEED, EPOCHS))
 print(Table([{"run": run.label, "diverged in epoch": run.diverged,
               "final train loss": run.train_loss[-1],
               "final test acc %": 100 * run.val_acc[-1]} for run in runs.values()]))
+
+# %% [markdown]
+# ## Clipping an LSTM
+#
+# An LSTM whose recurrent weights are 16 times PyTorch's, trained with SGD to recall the
+# first input of a 50-step sequence, with and without clipping (same batches).
+
+# %%
+# alt: Training loss and gradient norm per step of the LSTM, log scale: without clipping both climb by tens of orders of magnitude, with clipping the loss stays near its start.
+display(exploding.plot_lstm_clipping(SEED))
+print(Table([{"run": key, "first loss": r["loss"][0], "last loss": r["loss"][-1],
+              "largest grad norm": r["grad_norm"].max()}
+             for key, r in exploding.lstm_runs(SEED).items()]))

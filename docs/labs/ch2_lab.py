@@ -23,6 +23,7 @@ SEED = 0          # input, weights, data split and mini-batch order
 R5_EPOCHS = 200   # training length of the overfitting experiment
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
@@ -35,7 +36,7 @@ from litnet.experiments import optimizer_paths as r3
 from litnet.experiments import regularization as r5
 
 # %% [markdown]
-# ## 1. Optimiser paths on $f(x, y) = x^2/20 + y^2$
+# ## 1. Optimiser paths on the bowl f(x, y) = x²/20 + y²
 #
 # Thirty updates from $(-7, 2)$ with the book's settings (SGD $\eta = 0.95$; Momentum
 # $\eta = 0.1$, $\mu = 0.9$; AdaGrad $\eta = 1.5$; Adam $\eta = 0.3$), plus Nesterov with
@@ -43,25 +44,9 @@ from litnet.experiments import regularization as r5
 # origin (+).
 
 # %%
+# alt: Six panels of the elongated bowl's contours, each with one optimiser's thirty steps from (-7, 2) toward the minimum at the origin.
 paths = r3.paths()
-xs, ys = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
-height, _ = elongated_bowl(np.stack([xs, ys], axis=-1))
-
-fig, axes = plt.subplots(2, 3, figsize=(10, 5.6), sharex=True, sharey=True)
-for ax, (name, path) in zip(axes.flat, paths.items(), strict=True):
-    ax.contour(xs, ys, height, levels=np.geomspace(0.05, 30, 12), colors="0.75",
-               linewidths=0.8)
-    ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1.2, color="#e8710a")
-    ax.plot(0, 0, "+", ms=10, mew=2, color="0.2")
-    ax.set_title(name + ("" if name in r3.BOOK else " (extra)"))
-    ax.set_xlim(-10, 10)
-    ax.set_ylim(-5, 5)
-for ax in axes[1]:
-    ax.set_xlabel("x")
-for ax in axes[:, 0]:
-    ax.set_ylabel("y")
-fig.tight_layout()
-plt.show()
+display(r3.plot_paths())
 
 rows = []
 for name, path in paths.items():
@@ -83,30 +68,11 @@ display(Markdown(Table(rows).to_markdown(fmt="{:.4f}")))
 # histograms being squeezed to the left or spreading to the right.
 
 # %%
-ranges = {"sigmoid": (0, 1), "tanh": (-1, 1)}
+# alt: Histograms of the five layers' sigmoid activations, one row per initialisation, from std 1 piled at 0 and 1 to std 0.01 spiked at 0.5.
+# alt: Histograms of the five layers' tanh activations, one row per initialisation.
+# alt: Histograms of the five layers' positive ReLU activations, one row per initialisation, each row on its own range.
 for activation in r2.ACTIVATIONS:
-    fig, axes = plt.subplots(len(r2.INITS), 5, figsize=(10, 1.55 * len(r2.INITS)),
-                             sharey="row")
-    for row, (init_name, (label, _)) in zip(axes, r2.INITS.items(), strict=True):
-        acts = r2.activations(init_name, activation, SEED)
-        if activation == "relu":
-            values = [a[a > 0] for a in acts]
-            top = max(np.percentile(v, 99) for v in values)
-            span = (0, top)
-        else:
-            values, span = [a.ravel() for a in acts], ranges[activation]
-        for k, (ax, v) in enumerate(zip(row, values, strict=True), start=1):
-            counts, edges = np.histogram(v, bins=30, range=span)
-            ax.stairs(counts, edges, fill=True, color="#1e88e5")   # one artist, not 30 bars
-            ax.set_yticks([])
-            ax.set_xticks(span, [f"{v:.2g}" for v in span])   # the two ends only
-            ax.tick_params(labelsize=7)
-            if init_name == "std1":
-                ax.set_title(f"layer {k}", fontsize=9)
-        row[0].set_ylabel(label, fontsize=8)
-    fig.suptitle(f"{activation} activations", y=1.0)
-    fig.tight_layout()
-    plt.show()
+    display(r2.plot_histograms(activation, tuple(r2.INITS), seed=SEED))
 
 # %% [markdown]
 # The standard deviation of every layer's activations, for every pair:
@@ -124,7 +90,7 @@ display(Markdown(Table(rows).to_markdown(fmt="{:.3g}")))
 
 # %%
 rows = [{"init": label,
-         **{f"L{k}": f"{s['near0']:.1f} / {s['near1']:.1f}"
+         **{f"L{k}": f"{s['near0']:.3g} / {s['near1']:.3g}"
             for k, s in enumerate(table[i, "sigmoid"], start=1)}}
         for i, (label, _) in r2.INITS.items()]
 display(Markdown(Table(rows).to_markdown()))
@@ -140,6 +106,7 @@ display(Markdown(Table(rows).to_markdown()))
 # neighbouring layers, each in the direction its signal travels.
 
 # %%
+# alt: Two log-scale line plots over ten tanh layers: the forward activation variance and the backward gradient mean square for Glorot, std 0.01 and std 1 weights.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
 for init_name, color in (("glorot_normal", "#1e88e5"), ("std0.01", "0.5"),
                          ("std1", "#e8710a")):
@@ -171,29 +138,12 @@ display(Markdown(Table([
 # the plain network's loss overflowed (it diverged).
 
 # %%
+# alt: Sixteen panels of ReLU training accuracy over 20 epochs, one per weight scale, with BN solid and without BN dashed.
+# alt: Sixteen panels of sigmoid training accuracy over 20 epochs, one per weight scale, with BN solid and without BN dashed.
 for activation in ("relu", "sigmoid"):
-    grid = r4.grid(activation, SEED)
-    fig, axes = plt.subplots(4, 4, figsize=(10, 8.4), sharex=True, sharey=True)
-    epochs = np.arange(r4.EPOCHS + 1)
-    for k, ax in enumerate(axes.flat):
-        ax.plot(epochs, grid["bn"][k], color="#1e88e5", lw=1.6, label="with BN")
-        ax.plot(epochs, grid["plain"][k], "--", color="0.35", lw=1.4, label="without")
-        ax.set_title(f"w = {grid['scales'][k]:.3g}", fontsize=9)
-        ax.set_ylim(0, 1.02)
-        ax.set_xticks([0, r4.EPOCHS // 2, r4.EPOCHS])
-        ax.set_yticks([0, 0.5, 1])
-        if np.isnan(grid["plain"][k, -1]):
-            ax.text(0.5, 0.9, "without BN: diverged", transform=ax.transAxes, ha="center",
-                    fontsize=8, color="0.35")
-    for ax in axes[-1]:
-        ax.set_xlabel("epoch")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("train accuracy")
-    axes[0, 0].legend(frameon=False, fontsize=8, loc="lower right")
-    fig.suptitle(f"{activation}: BN ≥ plain at the last epoch for {grid['at_least']} of 16 "
-                 f"scales", y=1.0)
-    fig.tight_layout()
-    plt.show()
+    print(f"{activation}: BN >= plain at the last epoch for {r4.grid(activation, SEED)['at_least']} "
+          "of 16 scales")
+    display(r4.plot_grid(activation, SEED))
 
 # %% [markdown]
 # The final training accuracies (`nan`: the run diverged):
@@ -213,19 +163,10 @@ display(Markdown(Table([
 # 1497 (test) every 5 epochs. The three runs start from the same weights.
 
 # %%
+# alt: Three panels of training and test accuracy over the epochs, for no regularisation, weight decay and dropout.
 names = list(r5.VARIANTS)
 curves = {v: r5.curves(v, R5_EPOCHS, SEED) for v in names}
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), sharey=True)
-for ax, v in zip(axes, names, strict=True):
-    c = curves[v]
-    ax.plot(c["epoch"], c["train_acc"], color="#1e88e5", label="train")
-    ax.plot(c["epoch"], c["test_acc"], color="#e8710a", label="test")
-    ax.set_title(v)
-    ax.set_xlabel("epoch")
-axes[0].set_ylabel("accuracy")
-axes[0].legend(frameon=False)
-fig.tight_layout()
-plt.show()
+display(r5.plot_curves(R5_EPOCHS, SEED))
 
 display(Markdown(Table([
     {"variant": v, "train": curves[v]["train_acc"][-1], "test": curves[v]["test_acc"][-1],

@@ -102,3 +102,21 @@ def within(id, statement, value, bound, *, note, fmt=".3g"):
     True
     """
     return _make(id, statement, value, bound, abs(float(value)) <= bound, note, fmt)
+
+
+def also(claim, holds=True, measured=None):
+    """``claim`` with a further condition that must hold, and the page's measured text.
+
+    For a claim whose sentence states more than its one bound (the other conditions are
+    exact, like "no unit is dead"), and for a ``measured`` richer than the bare value.
+
+    Examples
+    --------
+    >>> c = at_least("R0.acc", "accuracy at least {bound}", 0.93, 0.9, note="-", fmt=".0%")
+    >>> also(c, False, measured="93 % (train 99 %)").passed, also(c).measured
+    (False, '93%')
+    """
+    from dataclasses import replace
+
+    return replace(claim, holds=claim.holds and bool(holds),
+                   measured=claim.measured if measured is None else measured)

@@ -26,7 +26,8 @@ from ..activations import ReLU, Sigmoid, Tanh
 from ..diagnostics import record
 from ..linear import Linear
 from ..module import Sequential
-from .claim import Claim
+from . import plotting
+from .claim import Claim, also, within
 
 #: initialiser name -> (label for tables and figures, weight initialiser)
 # --8<-- [start:inits]
@@ -66,6 +67,8 @@ def build_stack(init_name, activation, *, depth=DEPTH, width=WIDTH, rng):
 # --8<-- [end:build]
 
 
+@cache
+# --8<-- [start:activations]
 def activations(init_name, activation, seed=0):
     """The five layers' activations, each (1000, 100) float32 (read-only arrays).
 
@@ -79,12 +82,6 @@ def activations(init_name, activation, seed=0):
     >>> len(acts), acts[0].shape
     (5, (1000, 100))
     """
-    return _activations(init_name, activation, int(seed))
-
-
-# --8<-- [start:activations]
-@cache
-def _activations(init_name, activation, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
     net = build_stack(init_name, activation, rng=rng)
@@ -117,6 +114,7 @@ def layer_stats(a):
             "near1": float(100 * np.mean(mag > 0.95))}
 
 
+@cache
 def stats_table(seed=0):
     """``{(init_name, activation): [stats of layer 1, ..., layer 5]}`` for every pair.
 
@@ -126,11 +124,6 @@ def stats_table(seed=0):
     >>> round(table["std0.01", "sigmoid"][4]["mean"], 2)
     0.5
     """
-    return _stats_table(int(seed))
-
-
-@cache
-def _stats_table(seed):
     return {(i, a): [layer_stats(z) for z in activations(i, a, seed)]
             for a in ACTIVATIONS for i in INITS}
 
@@ -157,6 +150,7 @@ def glorot_variance(n=1000, seed=0):
     return out
 
 
+@cache
 def deep_tanh_variance(init_name="glorot_normal", depth=10, seed=0):
     r"""Variance of the activations (forward) and of the gradients (backward), per layer.
 
@@ -176,11 +170,6 @@ def deep_tanh_variance(init_name="glorot_normal", depth=10, seed=0):
     >>> len(v["forward"]), len(v["forward_ratio"])
     (3, 2)
     """
-    return _deep_tanh_variance(init_name, int(depth), int(seed))
-
-
-@cache
-def _deep_tanh_variance(init_name, depth, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
     net = build_stack(init_name, "tanh", depth=depth, rng=rng)
@@ -198,8 +187,34 @@ def _per_layer(table, key, field):
     return [s[field] for s in table[key]]
 
 
+@plotting.styled
+def plot_histograms(activation="sigmoid", inits=("std1", "std0.01", "xavier"), seed=0):
+    """Figure: histograms of each layer's activations (columns) for each initialisation
+    (rows). For ReLU the zeros are left out and each row has its own range."""
+    fig, axes = plotting.figure(len(inits), DEPTH, width=8.0, height=1.3 * len(inits) + 0.6,
+                                sharey="row", squeeze=False)
+    for r, (row, init_name) in enumerate(zip(axes, inits, strict=True)):
+        acts = activations(init_name, activation, seed)
+        if activation == "relu":
+            values = [a[a > 0] for a in acts]
+            span = (0.0, float(max(np.percentile(v, 99) for v in values)))
+        else:
+            values = [a.ravel() for a in acts]
+            span = (0.0, 1.0) if activation == "sigmoid" else (-1.0, 1.0)
+        for k, (ax, v) in enumerate(zip(row, values, strict=True), start=1):
+            counts, edges = np.histogram(v, bins=30, range=span)
+            ax.stairs(counts, edges, fill=True, color=plotting.PALETTE[5])
+            ax.set_yticks([])
+            ax.set_xticks(span, [f"{e:.2g}" for e in span])
+            ax.tick_params(labelsize=7)
+            ax.grid(False)
+            if r == 0:
+                ax.set_title(f"layer {k}")
+        row[0].set_ylabel(INITS[init_name][0], fontsize=8)
+    return fig
+
 def claims():
-    """The R2 claims with their thresholds (see /work/shared/REPRODUCTIONS.md)."""
+    """The R2 claims with their thresholds (the reproductions page lists them)."""
     t = stats_table()
     out = []
 
@@ -250,12 +265,11 @@ def claims():
 
     v = glorot_variance()
     err = max(abs(v["normal"] - 1), abs(v["uniform"] - 1))
-    out.append(Claim(
+    out.append(also(within(
         "R2.glorot_variance",
-        "Glorot weights on a 1000×1000 matrix have variance 1/fan_avg within 2 %",
-        "Var W = 1/n_avg = 2/(n_in + n_out)",
-        f"Var·n_avg = {v['normal']:.4f} (normal), {v['uniform']:.4f} (uniform)",
-        err < 0.02))
+        "Glorot weights on a 1000×1000 matrix have variance 1/fan_avg within {bound}",
+        err, 0.02, note="Var W = 1/n_avg = 2/(n_in + n_out)", fmt=".0%"),
+        measured=f"Var·n_avg = {v['normal']:.4f} (normal), {v['uniform']:.4f} (uniform)"))
 
     g = deep_tanh_variance("glorot_normal")
     small = deep_tanh_variance("std0.01")
@@ -272,3 +286,25 @@ def claims():
         1 / 3 < min(ratios) and max(ratios) < 3
         and max(small["forward_ratio"]) < 0.1 and min(large["backward_ratio"]) > 3))
     return out
+
+
+def weight_gradient_ratio(init_name, activation="sigmoid", seed=0):
+    r""":math:`\lVert \partial L/\partial W_1 \rVert / \lVert \partial L/\partial W_5 \rVert`, first
+    layer over last, in the five-layer stack of :func:`build_stack` at initialisation.
+
+    The batch is the histograms' (drawn first, then the weights); at the top a
+    standard-normal :math:`\partial L/\partial y`, as in :func:`deep_tanh_variance`.
+    Below 1 the gradient shrinks toward the input.
+
+    Examples
+    --------
+    >>> bool(weight_gradient_ratio("std0.01") < 1e-3 < weight_gradient_ratio("std1"))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N_SAMPLES, WIDTH)).astype(np.float32)
+    net = build_stack(init_name, activation, rng=rng)
+    y = net(x)
+    net.backward(rng.standard_normal(y.shape).astype(np.float32))
+    linears = [m for m in net if isinstance(m, Linear)]
+    return float(np.linalg.norm(linears[0].weight.grad) / np.linalg.norm(linears[-1].weight.grad))

@@ -17,6 +17,7 @@ import numpy as np
 from ..data import elongated_bowl
 from ..optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
 from ..parameter import Parameter
+from . import plotting
 from .claim import Claim
 
 START, STEPS = (-7.0, 2.0), 30
@@ -32,6 +33,8 @@ OPTIMIZERS = {
     "RMSProp": (RMSProp, {"lr": 0.1, "alpha": 0.99}),
 }
 BOOK = ("SGD", "Momentum", "AdaGrad", "Adam")
+#: name -> hyper-parameters alone (what the chapter quotes as settings)
+HYPER = {name: hyper for name, (_, hyper) in OPTIMIZERS.items()}
 
 #: where the book's code ends after 30 updates, and the length of its path
 BOOK_END = {"SGD": (-0.3504, 0.0848), "Momentum": (0.8964, 0.0881),
@@ -127,8 +130,23 @@ def eps_effect():
     return {n: float(np.abs(book[n][-1] - base[n][-1]).max()) for n in book}
 
 
+@plotting.styled
+def plot_paths(steps=STEPS):
+    """Figure: each optimiser's path over the contours of the bowl, one panel each."""
+    xs, ys = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-5, 5, 101))
+    height, _ = elongated_bowl(np.stack([xs, ys], axis=-1))
+    fig, axes = plotting.figure(2, 3, width=8.0, height=4.6, sharex=True, sharey=True)
+    for ax, (name, path) in zip(axes.flat, paths(steps).items(), strict=True):
+        ax.contour(xs, ys, height, levels=np.geomspace(0.05, 30, 12), colors="0.75",
+                   linewidths=0.7)
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=2.5, lw=1.2, color=plotting.PALETTE[6])
+        ax.plot(0, 0, "+", ms=9, mew=2, color="0.2")
+        ax.set(title=name + ("" if name in BOOK else " (extra)"), xlim=(-10, 10), ylim=(-5, 5))
+        ax.grid(False)
+    return fig
+
 def claims():
-    """The R3 claims (see /work/shared/REPRODUCTIONS.md)."""
+    """The R3 claims (the reproductions page lists them)."""
     p = paths()
     diff = {n: float(np.abs(p[n][-1] - BOOK_END[n]).max()) for n in BOOK}
     length = {n: path_length(p[n]) for n in p}

@@ -38,7 +38,8 @@ import numpy as np
 
 from ..lstm import LSTM
 from ..rnn import RNN
-from .claim import Claim
+from . import plotting
+from .claim import also, at_least, at_most
 
 T, INPUT_SIZE, HIDDEN_SIZE, BATCH, SEEDS = 50, 32, 32, 16, 5
 
@@ -168,8 +169,22 @@ def gradient_over_time(seeds=SEEDS):
     return result
 
 
+@plotting.styled
+def plot_gradient_over_time(seeds=SEEDS):
+    r"""Figure: :math:`\lVert \partial L/\partial x_t \rVert` over the :data:`T` steps for
+    each of :data:`MODELS` (log scale), with the fitted per-step factor in the legend."""
+    r = gradient_over_time(seeds)
+    fig, ax = plotting.figure()
+    for key, label in MODELS.items():
+        ax.semilogy(r["t"], r[key]["norms"], label=f"{label} (×{r[key]['factor']:.2f} per step)")
+    ax.set(xlabel="time step t of the input (the loss reads the last output)",
+           ylabel="‖∂L/∂x_t‖")
+    ax.legend()
+    return fig
+
+
 def claims():
-    """The R11 claims (see /work/shared/REPRODUCTIONS.md)."""
+    """The R11 claims, each with its bound written once (the reproductions page lists them)."""
     r = gradient_over_time()
     rnn, lstm, lstm1 = r["rnn"], r["lstm"], r["lstm_forget1"]
 
@@ -180,31 +195,34 @@ def claims():
     gain = lstm["first_over_last"] / rnn["first_over_last"]
     gain1 = lstm1["first_over_last"] / rnn["first_over_last"]
     return [
-        Claim("R11.rnn_exponential",
-              "tanh RNN: the gradient reaching step t decays exponentially going back "
-              "(log-linear fit R² ≥ 0.99, per-step factor < 0.6)",
-              "the RNN's gradient vanishes over time",
-              f"×{rnn['factor']:.2f} per step (R² = {rnn['r2']:.4f}); "
-              f"‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = {rnn['first_over_last']:.1e}",
-              rnn["r2"] >= 0.99 and rnn["factor"] < 0.6),
-        Claim("R11.lstm_slower",
-              "LSTM (PyTorch init): over the 50 steps the gradient shrinks at least 1000× "
-              "less than the RNN's, in every seed",
-              "the LSTM's memory cell keeps long-range gradients",
-              f"×{lstm['factor']:.2f} per step; ‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = "
-              f"{lstm['first_over_last']:.1e}, {gain:.1e}× the RNN's "
-              f"(smallest seed: {worst_gain:.1e}×)",
-              worst_gain >= 1000),
-        Claim("R11.forget_gate_sets_rate",
-              "untrained, the LSTM's gradient still decays geometrically (R² ≥ 0.99), at a "
-              "rate set by the forget gate: a forget bias of 1 moves the per-step factor "
-              "toward 1 (> 0.75)",
-              "gates control the gradient flow (∂c_t/∂c_{t−1} = f_t)",
-              f"mean f {lstm['forget_gate']:.2f} → {lstm1['forget_gate']:.2f}: "
-              f"×{lstm['factor']:.2f} → ×{lstm1['factor']:.2f} per step "
-              f"(R² {lstm['r2']:.4f}, {lstm1['r2']:.4f}); ‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = "
-              f"{lstm1['first_over_last']:.1e}, {gain1:.1e}× the RNN's",
-              min(lstm["r2"], lstm1["r2"]) >= 0.99
-              and lstm1["factor"] > max(lstm["factor"], 0.75)
-              and lstm1["forget_gate"] > lstm["forget_gate"]),
+        also(at_most(
+            "R11.rnn_exponential",
+            "tanh RNN: the gradient reaching step t decays exponentially going back "
+            "(log-linear fit R² ≥ 0.99, per-step factor ≤ {bound})",
+            rnn["factor"], 0.6, note="the RNN's gradient vanishes over time", fmt=".1f"),
+            rnn["r2"] >= 0.99,
+            f"×{rnn['factor']:.2f} per step (R² = {rnn['r2']:.4f}); "
+            f"‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = {rnn['first_over_last']:.1e}"),
+        also(at_least(
+            "R11.lstm_slower",
+            "LSTM (PyTorch init): over the 50 steps the gradient shrinks at least {bound}× "
+            "less than the RNN's, in every seed",
+            worst_gain, 1000, note="the LSTM's memory cell keeps long-range gradients",
+            fmt="g"),
+            measured=f"×{lstm['factor']:.2f} per step; ‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = "
+                     f"{lstm['first_over_last']:.1e}, {gain:.1e}× the RNN's "
+                     f"(smallest seed: {worst_gain:.1e}×)"),
+        also(at_least(
+            "R11.forget_gate_sets_rate",
+            "untrained, the LSTM's gradient still decays geometrically (R² ≥ 0.99), at a "
+            "rate set by the forget gate: a forget bias of 1 moves the per-step factor "
+            "toward 1 (≥ {bound})",
+            lstm1["factor"], 0.75, note="gates control the gradient flow (∂c_t/∂c_{t−1} = f_t)",
+            fmt=".2f"),
+            min(lstm["r2"], lstm1["r2"]) >= 0.99 and lstm1["factor"] > lstm["factor"]
+            and lstm1["forget_gate"] > lstm["forget_gate"],
+            f"mean f {lstm['forget_gate']:.2f} → {lstm1['forget_gate']:.2f}: "
+            f"×{lstm['factor']:.2f} → ×{lstm1['factor']:.2f} per step "
+            f"(R² {lstm['r2']:.4f}, {lstm1['r2']:.4f}); ‖∂L/∂x₀‖ / ‖∂L/∂x₄₉‖ = "
+            f"{lstm1['first_over_last']:.1e}, {gain1:.1e}× the RNN's"),
     ]

@@ -25,14 +25,14 @@ import numpy as np
 
 from .. import init
 from ..activations import ReLU
+from ..batchnorm import BatchNorm1d
 from ..cache import shared
 from ..data import load_digits
-from ..dropout import Dropout
-from ..linear import Linear
-from ..module import Sequential
 from ..optim import SGD
 from ..training import evaluate, fit
+from . import plotting
 from .claim import Claim
+from .common import mlp
 
 N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100
@@ -42,10 +42,13 @@ WEIGHT_DECAY, DROPOUT = 0.1, 0.2
 #: variant -> (weight decay λ, dropout probability p)
 VARIANTS = {"plain": (0.0, 0.0), "weight decay": (WEIGHT_DECAY, 0.0),
             "dropout": (0.0, DROPOUT)}
+#: one more run, not a regulariser of the book's: BatchNorm1d before every ReLU (note 002
+#: says BN curbs overfitting)
+BATCHNORM = "batch norm"
 
 
 # --8<-- [start:build]
-def build(dropout=0.0, *, rng, n_in=64, n_out=10):
+def build(dropout=0.0, *, rng, batchnorm=False, n_in=64, n_out=10):
     """Six hidden ``Linear -> ReLU [-> Dropout(p)]`` blocks with He weights, then ``Linear``.
 
     Examples
@@ -55,14 +58,9 @@ def build(dropout=0.0, *, rng, n_in=64, n_out=10):
     >>> [type(m).__name__ for m in net][:4], len(net)
     (['Linear', 'ReLU', 'Dropout', 'Linear'], 19)
     """
-    layers, width = [], n_in
-    for _ in range(DEPTH):
-        layers += [Linear(width, HIDDEN, init=init.he_normal, rng=rng), ReLU()]
-        if dropout:
-            layers.append(Dropout(dropout, rng=rng))
-        width = HIDDEN
-    layers.append(Linear(width, n_out, init=init.he_normal, rng=rng))
-    return Sequential(*layers)
+    norm = (lambda n, dtype: BatchNorm1d(n, dtype=dtype)) if batchnorm else None
+    return mlp((n_in,) + (HIDDEN,) * DEPTH + (n_out,), ReLU, rng=rng, init=init.he_normal,
+               dropout=dropout, norm=norm)
 # --8<-- [end:build]
 
 
@@ -75,6 +73,8 @@ def data(seed=0):
     return split
 
 
+@shared
+# --8<-- [start:run]
 def curves(variant, epochs=EPOCHS, seed=0):
     """Train and test accuracy every ``EVAL_EVERY`` epochs, from epoch 0.
 
@@ -93,19 +93,13 @@ def curves(variant, epochs=EPOCHS, seed=0):
     >>> c["epoch"].tolist()
     [0, 5, 10]
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"regularization: variant must be one of {list(VARIANTS)}, "
+    if variant not in VARIANTS and variant != BATCHNORM:
+        raise ValueError(f"regularization: variant must be one of {[*VARIANTS, BATCHNORM]}, "
                          f"got {variant!r}")
-    return _curves(variant, int(epochs), int(seed))
-
-
-# --8<-- [start:run]
-@shared
-def _curves(variant, epochs, seed):
-    weight_decay, p = VARIANTS[variant]
+    weight_decay, p = VARIANTS.get(variant, (0.0, 0.0))
     x, y, x_test, y_test = data(seed)
     init_rng, order_rng = np.random.default_rng(seed).spawn(2)
-    model = build(p, rng=init_rng)
+    model = build(p, rng=init_rng, batchnorm=variant == BATCHNORM)
     rows = []
 
     def measure(epoch, model, history=None):     # fit calls it after every epoch
@@ -135,6 +129,19 @@ def gaps(epochs=EPOCHS, seed=0):
     return {v: float(c["train_acc"][-1] - c["test_acc"][-1])
             for v in VARIANTS for c in [curves(v, epochs, seed)]}
 
+
+@plotting.styled
+def plot_curves(epochs=EPOCHS, seed=0, variants=(*VARIANTS, BATCHNORM)):
+    """Figure: training and test accuracy over the epochs, one panel per variant."""
+    fig, axes = plotting.figure(1, len(variants), width=8.0, height=3.0, sharey=True)
+    for ax, variant in zip(axes, variants, strict=True):
+        c = curves(variant, epochs, seed)
+        ax.plot(c["epoch"], c["train_acc"], label="train")
+        ax.plot(c["epoch"], c["test_acc"], label="test")
+        ax.set(title=variant, xlabel="epoch")
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend()
+    return fig
 
 def claims():
     """The R5 claim: weight decay and dropout both shrink the final train–test gap."""

@@ -60,14 +60,15 @@ import numpy as np
 from .. import init as _init
 from ..activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
 from ..cache import shared
-from ..data import load_digits
 from ..diagnostics import gradient_norms, record
 from ..linear import Linear
 from ..losses import softmax_cross_entropy
-from ..module import Sequential, run_backward
+from ..module import run_backward
 from ..optim import SGD
 from ..training import fit, predict
-from .claim import Claim
+from . import plotting
+from .claim import also, at_least, at_most, within
+from .common import digits, mlp
 
 WIDTH, BATCH, N_CLASSES, DEPTHS = 100, 200, 10, (10, 40)
 
@@ -109,12 +110,8 @@ def build_stack(activation, depth, *, init="standard", rng, width=WIDTH, dtype=n
     """
     weights = INITS[_check(activation, init)]
     make_activation = ACTIVATIONS[activation][1]
-    layers = []
-    for _ in range(depth):
-        layers += [Linear(width, width, init=weights, rng=rng, dtype=dtype),
-                   make_activation(dtype)]
-    head = Linear(width, N_CLASSES, init=_init.xavier_normal, rng=rng, dtype=dtype)
-    return Sequential(*layers, head)
+    return mlp((width,) * (depth + 1) + (N_CLASSES,), lambda: make_activation(dtype),
+               rng=rng, init=weights, head_init=_init.xavier_normal, dtype=dtype)
 # --8<-- [end:build_stack]
 
 
@@ -222,11 +219,6 @@ DYING = {
 SHIFT, DYING_EPOCHS, DYING_LR, DYING_BATCH = 1.0, 10, 0.1, 50
 
 
-@lru_cache(maxsize=2)
-def _digits(seed):
-    return load_digits(rng=np.random.default_rng(seed))     # float32, 1500 / 297
-
-
 def build_mlp(activation, *, rng, hidden=(100, 100), dtype=np.float32):
     """``64 → hidden... → 10`` with He-normal weights, zero biases, one of :data:`DYING`.
 
@@ -236,12 +228,8 @@ def build_mlp(activation, *, rng, hidden=(100, 100), dtype=np.float32):
     >>> [type(m).__name__ for m in mlp]
     ['Linear', 'ReLU', 'Linear', 'ReLU', 'Linear']
     """
-    layers, n = [], 64
-    for width in hidden:
-        layers += [Linear(n, width, init=_init.he_normal, rng=rng, dtype=dtype),
-                   DYING[activation][1]()]
-        n = width
-    return Sequential(*layers, Linear(n, N_CLASSES, init=_init.he_normal, rng=rng, dtype=dtype))
+    return mlp((64, *hidden, N_CLASSES), DYING[activation][1], rng=rng, init=_init.he_normal,
+               dtype=dtype)
 
 
 # --8<-- [start:dying]
@@ -302,7 +290,7 @@ def dying_relu(shift=SHIFT, epochs=DYING_EPOCHS, seed=0):
     >>> sorted(r), r["relu"]["no_gradient"]
     (['leaky_relu', 'prelu', 'relu'], 1.0)
     """
-    x, y = _digits(seed)[:2]
+    x, y = digits(seed)[:2]
     out = {}
     for key in DYING:
         model = build_mlp(key, rng=np.random.default_rng(seed))   # same weights for all
@@ -338,8 +326,65 @@ def dying_relu(shift=SHIFT, epochs=DYING_EPOCHS, seed=0):
     return out
 
 
+# -- figures ---------------------------------------------------------------------------
+
+@plotting.styled
+def plot_gradient_norms(depths=DEPTHS, seed=0):
+    r"""Figure: :math:`\lVert \partial L/\partial h_k \rVert` by layer, log scale, one panel
+    per depth, one line per activation (dashed: ReLU with the sigmoid's Glorot weights)."""
+    fig, axes = plotting.figure(1, len(depths), width=6.4 if len(depths) == 1 else 8.0,
+                                sharey=True, squeeze=False)
+    for ax, depth in zip(axes[0], depths, strict=True):
+        k = np.arange(depth + 1)
+        for key, (label, _, init) in ACTIVATIONS.items():
+            ax.semilogy(k, gradient_profile(key, depth, seed=seed), "o-", ms=2.5,
+                        label=f"{label} ({init})")
+        ax.semilogy(k, gradient_profile("relu", depth, "glorot", seed), "--", color="0.4",
+                    label="ReLU, Glorot weights")
+        ax.set(title=f"depth {depth}", xlabel="k (0 = the input)")
+    axes[0, 0].set_ylabel("‖∂L/∂h_k‖")
+    axes[0, -1].legend(fontsize=7)
+    return fig
+
+
+@plotting.styled
+def plot_sigmoid_factors(depth=40, seed=0):
+    """Figure: the sigmoid stack's measured factor per layer next to the rms of σ′."""
+    f = sigmoid_factors(depth, seed)
+    layers = np.arange(1, depth + 1)
+    fig, ax = plotting.figure()
+    ax.plot(layers, f["factor"], "o", ms=4, label="measured ‖∂L/∂h_(l−1)‖ / ‖∂L/∂h_l‖")
+    ax.plot(layers, f["rms"], "-", label="rms of σ′(z_l)")
+    ax.axhline(0.25, color="0.5", ls=":", label="max σ′ = 1/4")
+    ax.set(xlabel="layer l", ylim=(0, 0.3))
+    ax.legend(loc="lower right")
+    return fig
+
+
+@plotting.styled
+def plot_dying(shift=SHIFT, epochs=DYING_EPOCHS, seed=0):
+    """Figure: per activation, the share of first-layer units pushed below 0, receiving no
+    gradient, and still below 0 after training (bars)."""
+    d = dying_relu(shift, epochs, seed)
+    keys = list(DYING)
+    pos = np.arange(len(keys))
+    bars = [("input ≤ 0 on every digit", lambda e: e["negative"]),
+            ("no gradient", lambda e: e["negative"] * e["no_gradient"]),
+            ("still ≤ 0 after training", lambda e: e["negative_after"])]
+    fig, ax = plotting.figure()
+    for i, (label, value) in enumerate(bars):
+        ax.bar(pos + (i - 1) * 0.26, [100 * value(d[k]) for k in keys], width=0.26, label=label)
+    ax.set_xticks(pos, [DYING[k][0] for k in keys])
+    ax.set(ylabel="% of first-layer units", ylim=(0, 100 * max(d[k]["negative"] for k in keys)
+                                                 * 1.5 + 1))
+    ax.legend(ncol=3, loc="upper center", fontsize=7)
+    return fig
+
+
+# -- claims ------------------------------------------------------------------------------
+
 def claims():
-    """The R10 claims (see /work/shared/REPRODUCTIONS.md)."""
+    """The R10 claims, each with its bound written once (the reproductions page lists them)."""
     s = profile_summary()
     f = sigmoid_factors()
     d = dying_relu()
@@ -351,81 +396,87 @@ def claims():
     ratio = f["factor"] / f["rms"]
     mean_ratio = float(np.exp(np.mean(np.log(ratio))))
     tanh = factors("tanh")
-    relu_family = [s[a, depth, "standard"]["ratio"]
-                   for a in ("relu", "leaky_relu", "prelu") for depth in DEPTHS]
+    family = ("relu", "leaky_relu", "prelu")
+    relu_family = [s[a, depth, "standard"]["ratio"] for a in family for depth in DEPTHS]
+    spread_40 = max(max(r, 1 / r) for r in (s[a, 40, "standard"]["ratio"] for a in family))
+    spread_10 = max(max(r, 1 / r) for r in (s[a, 10, "standard"]["ratio"] for a in family))
     relu_glorot = factors("relu", "glorot")
     relu, leaky, prelu = d["relu"], d["leaky_relu"], d["prelu"]
     return [
-        Claim("R10.sigmoid_vanishes",
-              "sigmoid (Glorot init): the gradient shrinks geometrically toward the input, "
-              "by a factor ≤ 0.3 per layer at depth 10 and 40",
-              "σ′ ≤ 1/4: the gradient vanishes with depth",
-              f"×{sig[0]:.3f} and ×{sig[1]:.3f} per layer; first/last "
-              f"{s['sigmoid', 10, 'standard']['ratio']:.1e} (depth 10), "
-              f"{s['sigmoid', 40, 'standard']['ratio']:.1e} (depth 40)",
-              max(sig) <= 0.3),
-        Claim("R10.sigmoid_factor_is_slope",
-              "the sigmoid's per-layer factor is the root mean square of σ′(z) of that layer: "
-              "within 5 % on average over 40 layers and within 25 % in every layer; "
-              "σ′ never exceeds 1/4",
-              "σ′(x) = σ(x)(1 − σ(x)) ≤ 1/4",
-              f"factor / rms σ′ = {mean_ratio:.3f} on average, {ratio.min():.2f}–"
-              f"{ratio.max():.2f} per layer; rms σ′ {f['rms'].min():.3f}–{f['rms'].max():.3f}, "
-              f"max σ′ {f['max'].max():.4f}",
-              abs(mean_ratio - 1) < 0.05 and 0.75 < ratio.min() and ratio.max() < 1.25
-              and f["max"].max() <= 0.25),
-        Claim("R10.tanh_slower",
-              "tanh (Glorot init): a per-layer factor ≥ 0.8 at depth 10 and 40, far from the "
-              "sigmoid's (tanh′(0) = 1)",
-              "(tanh is the sigmoid's zero-centred cousin)",
-              f"×{tanh[0]:.3f} and ×{tanh[1]:.3f} per layer; first/last "
-              f"{s['tanh', 40, 'standard']['ratio']:.2f} at depth 40",
-              min(tanh) >= 0.8),
-        Claim("R10.relu_family_keeps",
-              "ReLU, LeakyReLU and PReLU (He init): the first/last ratio stays within a factor "
-              "5 of 1 at depth 10 and 20 at depth 40",
-              "ReLU's derivative is 1 for positive inputs: no vanishing",
-              f"first/last {min(relu_family):.2f}–{max(relu_family):.2f}",
-              all(1 / 5 <= s[a, 10, "standard"]["ratio"] <= 5
-                  and 1 / 20 <= s[a, 40, "standard"]["ratio"] <= 20
-                  for a in ("relu", "leaky_relu", "prelu"))),
-        Claim("R10.relu_needs_he",
-              "with the sigmoid's Glorot weights instead (variance 1/n), ReLU halves the "
-              "squared norm per layer: factor within 0.6–0.8 (1/√2 ≈ 0.71)",
-              "(beyond the note: the initialisation matters too, chapter 2)",
-              f"×{relu_glorot[0]:.3f} and ×{relu_glorot[1]:.3f} per layer; first/last "
-              f"{s['relu', 40, 'glorot']['ratio']:.1e} at depth 40",
-              all(0.6 <= v <= 0.8 for v in relu_glorot)),
-        Claim("R10.dying_relu",
-              "shifting the first layer's biases by −1 kills ≥ 25 % of its ReLU units (output 0 "
-              "on every training digit), against ≤ 5 % before the shift",
-              "negative inputs make ReLU units die",
-              f"{100 * relu['negative_at_init']:.0f} % → {100 * relu['dead']:.0f} % dead",
-              relu["dead"] >= 0.25 and relu["negative_at_init"] <= 0.05),
-        Claim("R10.dead_stay_dead",
-              "every dead ReLU unit gets exactly zero gradient, so after 10 epochs of SGD all "
-              "of them are still dead and their weights have not changed at all",
-              "a dead ReLU unit stops learning",
-              f"zero gradient for {100 * relu['no_gradient']:.0f} % of them; weights changed "
-              f"for {100 * relu['moved']:.0f} %; still dead after training: "
-              f"{100 * relu['still_negative']:.0f} % (dead in all: "
-              f"{100 * relu['dead_after']:.0f} %)",
-              relu["no_gradient"] == 1.0 and relu["moved"] == 0.0
-              and relu["still_negative"] == 1.0),
-        Claim("R10.leaky_gradient_flows",
-              "LeakyReLU(0.01) on the same weights: no dead unit, every unit with negative "
-              "inputs gets a non-zero gradient and its weights move during training",
-              "LeakyReLU solves the dying ReLU",
-              f"dead {100 * leaky['dead']:.0f} %; zero gradient for "
-              f"{100 * leaky['no_gradient']:.0f} %; gradient {leaky['gradient_ratio']:.3f}× "
-              f"that of the other units; weights moved for {100 * leaky['moved']:.0f} %",
-              leaky["dead"] == 0.0 and leaky["no_gradient"] == 0.0 and leaky["moved"] == 1.0),
-        Claim("R10.prelu_recovers",
-              "PReLU (slope learnt from 0.25): after training, fewer than half of the units "
-              "pushed below 0 still have a negative input for every digit",
-              "(parametric ReLU also exists)",
-              f"{100 * prelu['negative']:.0f} % → {100 * prelu['negative_after']:.0f} % "
-              f"(LeakyReLU(0.01): → {100 * leaky['negative_after']:.0f} %, ReLU: → "
-              f"{100 * relu['negative_after']:.0f} %); learnt slope {prelu['slope']:.2f}",
-              prelu["negative_after"] < prelu["negative"] / 2),
+        also(at_most(
+            "R10.sigmoid_vanishes",
+            "sigmoid (Glorot init): the gradient shrinks geometrically toward the input, "
+            "by a factor ≤ {bound} per layer at depth 10 and 40",
+            max(sig), 0.3, note="σ′ ≤ 1/4: the gradient vanishes with depth", fmt=".1f"),
+            measured=f"×{sig[0]:.3f} and ×{sig[1]:.3f} per layer; first/last "
+                     f"{s['sigmoid', 10, 'standard']['ratio']:.1e} (depth 10), "
+                     f"{s['sigmoid', 40, 'standard']['ratio']:.1e} (depth 40)"),
+        also(within(
+            "R10.sigmoid_factor_is_slope",
+            "the sigmoid's per-layer factor is the root mean square of σ′(z) of that layer: "
+            "within {bound} on average over 40 layers and within 25 % in every layer; "
+            "σ′ never exceeds 1/4",
+            mean_ratio - 1, 0.05, note="σ′(x) = σ(x)(1 − σ(x)) ≤ 1/4", fmt=".0%"),
+            0.75 < ratio.min() and ratio.max() < 1.25 and f["max"].max() <= 0.25,
+            f"factor / rms σ′ = {mean_ratio:.3f} on average, {ratio.min():.2f}–"
+            f"{ratio.max():.2f} per layer; rms σ′ {f['rms'].min():.3f}–{f['rms'].max():.3f}, "
+            f"max σ′ {f['max'].max():.4f}"),
+        also(at_least(
+            "R10.tanh_slower",
+            "tanh (Glorot init): a per-layer factor ≥ {bound} at depth 10 and 40, far from the "
+            "sigmoid's (tanh′(0) = 1)",
+            min(tanh), 0.8, note="(tanh is the sigmoid's zero-centred cousin)", fmt=".1f"),
+            measured=f"×{tanh[0]:.3f} and ×{tanh[1]:.3f} per layer; first/last "
+                     f"{s['tanh', 40, 'standard']['ratio']:.2f} at depth 40"),
+        also(at_most(
+            "R10.relu_family_keeps",
+            "ReLU, LeakyReLU and PReLU (He init): the first/last ratio stays within a factor "
+            "5 of 1 at depth 10 and {bound} at depth 40",
+            spread_40, 20, note="ReLU's derivative is 1 for positive inputs: no vanishing",
+            fmt="g"),
+            spread_10 <= 5, f"first/last {min(relu_family):.2f}–{max(relu_family):.2f}"),
+        also(at_least(
+            "R10.relu_needs_he",
+            "with the sigmoid's Glorot weights instead (variance 1/n), ReLU halves the "
+            "squared norm per layer: factor within {bound}–0.8 (1/√2 ≈ 0.71)",
+            min(relu_glorot), 0.6,
+            note="(beyond the note: the initialisation matters too, chapter 2)", fmt=".1f"),
+            max(relu_glorot) <= 0.8,
+            f"×{relu_glorot[0]:.3f} and ×{relu_glorot[1]:.3f} per layer; first/last "
+            f"{s['relu', 40, 'glorot']['ratio']:.1e} at depth 40"),
+        also(at_least(
+            "R10.dying_relu",
+            "shifting the first layer's biases by −1 kills ≥ {bound} of its ReLU units "
+            "(output 0 on every training digit), against ≤ 5 % before the shift",
+            relu["dead"], 0.25, note="negative inputs make ReLU units die", fmt=".0%"),
+            relu["negative_at_init"] <= 0.05,
+            f"{100 * relu['negative_at_init']:.0f} % → {100 * relu['dead']:.0f} % dead"),
+        also(at_least(
+            "R10.dead_stay_dead",
+            "every dead ReLU unit gets exactly zero gradient ({bound} of them), so after 10 "
+            "epochs of SGD all of them are still dead and their weights have not changed at all",
+            relu["no_gradient"], 1.0, note="a dead ReLU unit stops learning", fmt=".0%"),
+            relu["moved"] == 0.0 and relu["still_negative"] == 1.0,
+            f"zero gradient for {100 * relu['no_gradient']:.0f} % of them; weights changed "
+            f"for {100 * relu['moved']:.0f} %; still dead after training: "
+            f"{100 * relu['still_negative']:.0f} % (dead in all: "
+            f"{100 * relu['dead_after']:.0f} %)"),
+        also(at_most(
+            "R10.leaky_gradient_flows",
+            "LeakyReLU(0.01) on the same weights: no dead unit, every unit with negative "
+            "inputs gets a non-zero gradient (zero gradient for {bound} of them) and its "
+            "weights move during training",
+            leaky["no_gradient"], 0.0, note="LeakyReLU solves the dying ReLU", fmt=".0%"),
+            leaky["dead"] == 0.0 and leaky["moved"] == 1.0,
+            f"dead {100 * leaky['dead']:.0f} %; zero gradient for "
+            f"{100 * leaky['no_gradient']:.0f} %; gradient {leaky['gradient_ratio']:.3f}× "
+            f"that of the other units; weights moved for {100 * leaky['moved']:.0f} %"),
+        also(at_most(
+            "R10.prelu_recovers",
+            "PReLU (slope learnt from 0.25): after training, at most {bound} of the units "
+            "pushed below 0 still have a negative input for every digit",
+            prelu["still_negative"], 0.5, note="(parametric ReLU also exists)", fmt=".0%"),
+            measured=f"{100 * prelu['negative']:.0f} % → {100 * prelu['negative_after']:.0f} % "
+                     f"(LeakyReLU(0.01): → {100 * leaky['negative_after']:.0f} %, ReLU: → "
+                     f"{100 * relu['negative_after']:.0f} %); learnt slope {prelu['slope']:.2f}"),
     ]
