@@ -51,6 +51,7 @@ from ..optim import Adam
 from ..residual import Residual
 from ..training import evaluate, fit
 from .claim import Claim
+from .plotting import figure, styled
 
 DEPTH = 40
 N_CLASSES = 10
@@ -253,3 +254,27 @@ def claims():
               f"{res:.3f} vs {plain:.3f}", res <= plain - 0.5),
     ]
     return out
+
+
+@styled
+def plot_gradient_norms(depth=DEPTH, seed=0):
+    """The norm of each hidden layer's weight gradient at initialisation (log scale)."""
+    fig, ax = figure()
+    for name, p in gradient_profile(depth, seed)._asdict().items():
+        ax.semilogy(np.arange(1, depth + 1), p.weight_grad, "o-", ms=3, label=name)
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂L/∂W‖ at initialisation")
+    ax.legend()
+    return fig
+
+
+@styled
+def plot_training(**settings):
+    """Training loss (log scale) per epoch of the plain and the residual network."""
+    fig, ax = figure()
+    for name, c in training_curves(**settings).items():
+        (line,) = ax.plot(c.train_loss, "o-", label=f"{name}, training")
+        ax.plot(c.val_loss, "s--", color=line.get_color(), alpha=0.7, label=f"{name}, test")
+    ax.axhline(math.log(10), color="0.5", lw=1, ls=":")
+    ax.set(yscale="log", xlabel="epoch (0 = before training)", ylabel="cross-entropy loss")
+    ax.legend()
+    return fig
