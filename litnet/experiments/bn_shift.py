@@ -50,6 +50,8 @@ MOMENTUM_LEFT = (1 - 0.1) ** (1500 // BATCH_SIZE)
 CENTRED_MAX, KEPT_MIN, UNIT_SPREAD_MIN = 0.1, 0.5, 5.0
 #: epochs whose histograms the chapter draws
 SHOWN_EPOCHS = (0, 1, 2, 5, 20)
+#: untrained networks drawn by initial_centres
+N_SEEDS = 20
 
 
 def shift(setting="xavier"):
@@ -77,7 +79,7 @@ class Centres(NamedTuple):
 
 
 @shared
-def initial_centres(init_std=1.0, n_seeds=20):
+def initial_centres(init_std=1.0, n_seeds=N_SEEDS):
     """Median and histogram peak of the last sigmoid's input on the test digits for
     ``n_seeds`` untrained plain networks (weights std ``init_std``; ``None``: R6's
     1/sqrt(n_in)), one per seed.

@@ -246,6 +246,10 @@ def affine_drift(activation="sigmoid"):
             "beta": common.readonly([np.abs(m.bias.data).mean() for m in bns])}
 
 
+#: pairs of test digits in relu_linearity
+PAIRS = 100
+
+
 # --8<-- [start:relu_linear]
 def shift_positive(model, x):
     """Set each hidden bias so that every ReLU input is positive on ``x`` (least one 1)."""
@@ -260,7 +264,7 @@ def shift_positive(model, x):
 def relu_linearity(seed=0):
     """ReLU whose inputs are all positive is the identity, so the network is affine.
 
-    R6's untrained ReLU network (float64) on 100 pairs of test digits ``a``, ``b``: as
+    R6's untrained ReLU network (float64) on :data:`PAIRS` pairs of test digits ``a``, ``b``: as
     built, and with :func:`shift_positive`'s biases. Returns ``{name: (share of ReLU
     inputs above 0, largest |f((a + b)/2) - (f(a) + f(b))/2|)}``: an affine map sends
     the midpoint of two inputs to the midpoint of their outputs.
@@ -272,7 +276,7 @@ def relu_linearity(seed=0):
     (1.0, True)
     """
     x = digits().x_test.astype(np.float64)
-    a, b = x[0:200:2], x[1:200:2]
+    a, b = x[0:2 * PAIRS:2], x[1:2 * PAIRS:2]
     out = {}
     for name in ("as built", "all inputs positive"):
         model = build("relu", "none", seed=seed, dtype=np.float64)
