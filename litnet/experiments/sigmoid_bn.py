@@ -232,8 +232,8 @@ def results():
 def affine_drift(activation="sigmoid"):
     """How far training moved each BN layer's scale and shift from their start (1 and 0).
 
-    Returns ``{"gamma": (5,), "beta": (5,)}``: the mean of :math:`|\gamma - 1|` and of
-    :math:`|\beta|` over the units of each BN layer of ``run(activation, "bn")``.
+    Returns ``{"gamma": (5,), "beta": (5,)}``: the mean of ``|gamma - 1|`` and of
+    ``|beta|`` over the units of each BN layer of ``run(activation, "bn")``.
 
     Examples
     --------
