@@ -38,8 +38,19 @@ from ..training import predict
 from . import common
 from .claim import Claim, at_least, at_most
 from .plotting import figure, styled
-from .sigmoid_bn import (BATCH_SIZE, BINS, DEPTH, EPOCHS, N_CLASSES, N_IN, WIDTH, bin_centres, build,
-                         digits, run)
+from .sigmoid_bn import (
+    BATCH_SIZE,
+    BINS,
+    DEPTH,
+    EPOCHS,
+    N_CLASSES,
+    N_IN,
+    WIDTH,
+    bin_centres,
+    build,
+    digits,
+    run,
+)
 
 #: setting -> (label, weight std or None for R6's 1/sqrt(n_in))
 SETTINGS = {"xavier": ("weights std 1/√n_in (R6)", None), "std1": ("weights std 1", 1.0)}
