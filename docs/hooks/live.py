@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 _BRACES = re.compile(r"\{\{(.+?)\}\}", re.S)
-_FENCE = re.compile(r"^(\s*)(```|~~~).*?^\1\2\s*$", re.S | re.M)
+_FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[ \t]*$", re.S | re.M)
 _SUPERSCRIPT = str.maketrans("-0123456789", "−0123456789")
 
 
@@ -79,7 +79,7 @@ def _namespace():
     names = {"litnet": litnet, "ln": litnet, "np": np, "claim": claim, "quote": quote,
              "figure": figure}
     for info in pkgutil.iter_modules(experiments.__path__):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and info.name not in names:   # claim(): the function
             names[info.name] = importlib.import_module(f"litnet.experiments.{info.name}")
     return names
 
