@@ -192,7 +192,7 @@ def scenarios(w1=0.2, w2=0.1, w3=0.1, w_r=0.1, *, x=X, t=TARGET):
             "residual": worked_example(w1, w2, w3, w_r, residual=True, x=x, t=t)}
 
 
-# The table of REPRODUCTIONS.md (R1): the values the note's numbers imply.
+# The R1 table of the project's reproduction list: the values the note's numbers imply.
 NOTE_TABLE = {
     "plain": {"L": "0.2373", "dL/dw3": "-0.1249", "dL/dw2": "-0.003193",
               "dL/dw1": "-7.583e-5"},
