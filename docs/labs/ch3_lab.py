@@ -25,6 +25,7 @@ R7_STD = 1.0       # weight std of R7's second setting
 SHOWN_EPOCHS = (0, 1, 2, 5, 20)   # histograms drawn in R7
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
@@ -52,9 +53,9 @@ sigmoid_bn.plot_accuracy([run(act, norm, epochs=EPOCHS)
 # with Adam (learning rate $10^{-3}$):
 
 # %%
-sigmoid_bn.plot_accuracy([run("sigmoid", norm, optimizer=opt, epochs=EPOCHS)
-                          for norm in ("none", "bn", "ln", "gn") for opt in ("sgd", "adam")
-                          if (norm, opt) != ("bn", "adam")])
+display(sigmoid_bn.plot_accuracy([run("sigmoid", norm, optimizer=opt, epochs=EPOCHS)
+                                  for norm in ("none", "bn", "ln", "gn")
+                                  for opt in ("sgd", "adam") if (norm, opt) != ("bn", "adam")]))
 
 rows = []
 for act, norm, opt in (("sigmoid", "none", "sgd"), ("sigmoid", "bn", "sgd"),
