@@ -7,6 +7,7 @@ import pytest
 
 import litnet as ln
 from litnet.experiments import claims_for
+from litnet.experiments import deep_residual as dr
 from litnet.experiments.deep_residual import build as build_deep
 from litnet.experiments.deep_residual import gradient_profile, hidden_linears
 from litnet.experiments.residual_example import build, scenarios, significant, worked_example
@@ -114,9 +115,9 @@ def test_measure_leaves_the_full_gradient_in_grad():
 def test_r13_plain_ratio_is_100x_smaller():
     p = gradient_profile()
     assert p.plain.weight_grad.shape == p.residual.weight_grad.shape == (40,)
-    assert p.plain.ratio * 100 <= p.residual.ratio
-    assert p.plain.ratio < 1e-6                     # vanishes through 40 sigmoids
-    assert 1e-2 <= p.residual.ratio <= 1e2          # the shortcut carries it
+    assert p.plain.ratio * dr.GAP_MIN <= p.residual.ratio
+    assert p.plain.ratio <= dr.PLAIN_RATIO_MAX      # vanishes through 40 sigmoids
+    assert abs(math.log10(p.residual.ratio)) <= dr.RESIDUAL_DECADES   # the shortcut carries it
     # the gradient reaching layer l's input: geometric decay only without shortcuts
     assert p.plain.input_grad[0] < 1e-6 * p.plain.input_grad[-1]
     assert p.residual.input_grad[0] >= p.residual.input_grad[-1]
@@ -125,9 +126,9 @@ def test_r13_plain_ratio_is_100x_smaller():
 @pytest.mark.parametrize("residual", [False, True])
 def test_r13_norms_agree_with_a_direct_backward(residual):
     """The hook-based profile equals the norms of .grad after one plain backward."""
-    from litnet.experiments.deep_residual import _digits
+    from litnet.experiments.common import digits
     model = build_deep(40, residual=residual)
-    x, y = _digits(0)[:2]
+    x, y = digits(0)[:2]
     model.zero_grad()
     loss, g = ln.softmax_cross_entropy(model(x.astype(np.float64)), y)
     model.backward(g)
@@ -154,7 +155,12 @@ def test_claims_hold(key):
 def test_r13_plain_stays_at_chance_while_residual_learns():
     from litnet.experiments.deep_residual import training_curves
     c = training_curves()
-    assert len(c["plain"].train_loss) == 6
-    assert abs(c["plain"].train_loss[-1] - math.log(10)) < 0.05
-    assert c["residual"].train_loss[-1] < c["plain"].train_loss[-1] - 0.5
+    assert len(c["plain"].train_loss) == dr.EPOCHS + 1
+    assert abs(c["plain"].train_loss[-1] - math.log(10)) <= dr.STUCK_TOL
+    assert c["residual"].train_loss[-1] <= c["plain"].train_loss[-1] - dr.LEARNS_MIN
     assert c["residual"].val_acc[-1] > c["plain"].val_acc[-1]
+
+
+def test_r13_plot_functions_return_figures():
+    for fig in (dr.plot_gradient_norms(), dr.plot_training()):
+        assert type(fig).__name__ == "Figure" and len(fig.axes[0].lines) >= 2

@@ -25,12 +25,13 @@ R7_STD = 1.0       # weight std of R7's second setting
 SHOWN_EPOCHS = (0, 1, 2, 5, 20)   # histograms drawn in R7
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
 from litnet.diagnostics import Table
-from litnet.experiments import bn_shift, norm_batch_dependence, ood
+from litnet.experiments import bn_shift, norm_batch_dependence, ood, sigmoid_bn
 from litnet.experiments.sigmoid_bn import NORMS, bin_centres, run
 
 COLORS = {"none": "0.45", "bn": "#1e88e5", "ln": "#e8710a", "gn": "#43a047"}
@@ -40,35 +41,21 @@ COLORS = {"none": "0.45", "bn": "#1e88e5", "ln": "#e8710a", "gn": "#43a047"}
 #
 # Sigmoid networks start with weights of std $1/\sqrt{n_\text{in}}$, ReLU networks with
 # He's $\sqrt{2/n_\text{in}}$; plain SGD, learning rate 0.1. Test accuracy after each
-# epoch (epoch 0: before training). Left: the note's experiment; right: the same sigmoid
-# network with LayerNorm or GroupNorm instead of BN, trained with SGD (solid) and with
-# Adam, learning rate $10^{-3}$ (dashed).
+# epoch (epoch 0: before training): the note's experiment (Figure 3.1 of the chapter).
 
 # %%
 epochs = np.arange(EPOCHS + 1)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-for act, style in (("sigmoid", "o-"), ("relu", "s--")):
-    for norm in ("none", "bn"):
-        r = run(act, norm, epochs=EPOCHS)
-        axes[0].plot(epochs, 100 * r.test_acc, style, ms=3, color=COLORS[norm],
-                     label=f"{act}, {NORMS[norm][0]}")
-for norm in ("none", "bn", "ln", "gn"):
-    r = run("sigmoid", norm, epochs=EPOCHS)
-    axes[1].plot(epochs, 100 * r.test_acc, "o-", ms=3, color=COLORS[norm],
-                 label=f"{NORMS[norm][0]}, SGD")
-    if norm != "bn":
-        r = run("sigmoid", norm, optimizer="adam", epochs=EPOCHS)
-        axes[1].plot(epochs, 100 * r.test_acc, "--", color=COLORS[norm],
-                     label=f"{NORMS[norm][0]}, Adam")
-axes[0].set_title("the note's experiment")
-axes[1].set_title("sigmoid: BN, LayerNorm, GroupNorm")
-axes[0].set_ylabel("test accuracy (%)")
-for ax in axes:
-    ax.axhline(10, color="0.8", lw=1, ls=":")
-    ax.set_xlabel("epoch")
-    ax.legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
+sigmoid_bn.plot_accuracy([run(act, norm, epochs=EPOCHS)
+                          for act in ("sigmoid", "relu") for norm in ("none", "bn")])
+
+# %% [markdown]
+# The same sigmoid network with LayerNorm or GroupNorm instead of BN, trained with SGD and
+# with Adam (learning rate $10^{-3}$):
+
+# %%
+display(sigmoid_bn.plot_accuracy([run("sigmoid", norm, optimizer=opt, epochs=EPOCHS)
+                                  for norm in ("none", "bn", "ln", "gn")
+                                  for opt in ("sgd", "adam") if (norm, opt) != ("bn", "adam")]))
 
 rows = []
 for act, norm, opt in (("sigmoid", "none", "sgd"), ("sigmoid", "bn", "sgd"),
@@ -195,25 +182,7 @@ print("BN on a batch of one, batch statistics: max |y - beta| =",
 # %%
 summary = ood.summary()
 keys = list(ood.INPUTS)
-width = 0.8 / len(ood.NETWORKS)
-net_colors = {"plain": COLORS["none"], "bn": COLORS["bn"], "bn_batch": "#90caf9",
-              "ln": COLORS["ln"], "gn": COLORS["gn"]}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-for i, (net, label) in enumerate(ood.NETWORKS.items()):
-    pos = np.arange(len(keys)) + (i - (len(ood.NETWORKS) - 1) / 2) * width
-    axes[0].bar(pos, [ood.ratio(net, k) for k in keys], width, color=net_colors[net],
-                label=label)
-    axes[1].bar(pos, [summary[net][k][1] for k in keys], width, color=net_colors[net],
-                label=label)
-for ax in axes:
-    ax.set_xticks(np.arange(len(keys)), [ood.INPUTS[k] for k in keys], fontsize=8)
-axes[0].axhline(1, color="0.7", lw=1, ls=":")
-axes[0].set_ylabel("last hidden layer's mean activation\n÷ its value on the test digits")
-axes[1].set_ylabel("mean confidence")
-axes[1].set_ylim(0, 1)
-axes[0].legend(frameon=False, fontsize=8)
-fig.tight_layout()
-plt.show()
+ood.plot_ood()
 
 # %% [markdown]
 # The confidence of every single input, for the BN network with its running statistics

@@ -26,20 +26,43 @@ network.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import init
+from ..activations import Sigmoid, Tanh
 from ..cache import shared
 from ..training import predict
-from .claim import Claim
-from .sigmoid_bn import BATCH_SIZE, BINS, bin_centres, build, digits, run
+from . import common
+from .claim import Claim, at_least, at_most
+from .plotting import figure, styled
+from .sigmoid_bn import (
+    BATCH_SIZE,
+    BINS,
+    DEPTH,
+    EPOCHS,
+    N_CLASSES,
+    N_IN,
+    WIDTH,
+    bin_centres,
+    build,
+    digits,
+    run,
+)
 
 #: setting -> (label, weight std or None for R6's 1/sqrt(n_in))
 SETTINGS = {"xavier": ("weights std 1/√n_in (R6)", None), "std1": ("weights std 1", 1.0)}
 
 #: share of BN's initial running statistics left after one epoch (momentum 0.1, 15 steps)
 MOMENTUM_LEFT = (1 - 0.1) ** (1500 // BATCH_SIZE)
+#: R7's bounds, written once (sentence and test)
+CENTRED_MAX, KEPT_MIN, UNIT_SPREAD_MIN = 0.1, 0.5, 5.0
+#: epochs whose histograms the chapter draws
+SHOWN_EPOCHS = (0, 1, 2, 5, 20)
+#: untrained networks drawn by initial_centres
+N_SEEDS = 20
 
 
 def shift(setting="xavier"):
@@ -67,7 +90,7 @@ class Centres(NamedTuple):
 
 
 @shared
-def initial_centres(init_std=1.0, n_seeds=20):
+def initial_centres(init_std=1.0, n_seeds=N_SEEDS):
     """Median and histogram peak of the last sigmoid's input on the test digits for
     ``n_seeds`` untrained plain networks (weights std ``init_std``; ``None``: R6's
     1/sqrt(n_in)), one per seed.
@@ -85,10 +108,41 @@ def initial_centres(init_std=1.0, n_seeds=20):
         z = predict(model[:-2], x)                 # everything before the last sigmoid
         medians.append(float(np.median(z)))
         modes.append(float(bin_centres()[np.histogram(z, bins=BINS)[0].argmax()]))
-    out = Centres(np.array(medians), np.array(modes))
-    for a in out:
-        a.flags.writeable = False
-    return out
+    return Centres(common.readonly(medians), common.readonly(modes))
+
+
+class UnitCentres(NamedTuple):
+    """Where each unit of the last hidden layer sits before training (std-1 weights)."""
+
+    centre: np.ndarray       # (100,) mean of each unit's input over the test digits
+    predicted: np.ndarray    # (100,) mean(h) * (sum of the unit's weights): the estimate
+    input_mean: float        # mean of the outputs feeding that layer
+
+
+@shared
+def unit_centres(activation="sigmoid", init_std=1.0, seed=0):
+    r"""Per-unit centres of the last hidden layer's input, untrained, on the test digits.
+
+    ``activation`` is ``"sigmoid"`` (R7's network) or ``"tanh"`` (the same weights,
+    tanh instead). A unit's input is :math:`z_j = \sum_i W_{ji} h_i`; when every
+    :math:`h_i` is positive with mean :math:`\bar h`, its centre is about
+    :math:`\bar h \sum_i W_{ji}`, a different number for every unit.
+
+    Examples
+    --------
+    >>> c = unit_centres()
+    >>> c.centre.shape, 0.4 < c.input_mean < 0.6
+    ((100,), True)
+    """
+    act = {"sigmoid": Sigmoid, "tanh": Tanh}[activation]
+    model = common.mlp((N_IN, *[WIDTH] * DEPTH, N_CLASSES), act,
+                       init=partial(init.normal, std=init_std),
+                       rng=np.random.default_rng(seed))
+    h = predict(model[:-3], digits().x_test)          # the outputs feeding the last layer
+    z = predict(model[-3:-2], h)                      # its input, before the activation
+    w = model[-3].weight.data
+    return UnitCentres(common.readonly(z.mean(axis=0)),
+                       common.readonly(h.mean() * w.sum(axis=1)), float(h.mean()))
 
 
 def claims():
@@ -100,11 +154,11 @@ def claims():
     finals = [abs(float(s["bn"].pre_median[-1])) for s in (xav, std1)] + \
              [abs(float(s["bn"].pre_mean[-1])) for s in (xav, std1)]
     seeds = initial_centres(1.0)
-    kept = med_plain[-1] / med_plain[0]
+    kept = float(med_plain[-1] / med_plain[0])
     return [
-        Claim("R7.bn_centred", "with BN the last sigmoid's input ends centred on 0: |mean| and "
-              "|median| at most 0.1 after 20 epochs, in both settings",
-              "a centre near 0", f"largest {max(finals):.3f}", max(finals) <= 0.1),
+        at_most("R7.bn_centred", "with BN the last sigmoid's input ends centred on 0: |mean| "
+                f"and |median| at most {{bound}} after {EPOCHS} epochs, in both settings",
+                max(finals), CENTRED_MAX, note="a centre near 0", fmt=".2g"),
         Claim("R7.bn_moves", "std-1 weights, with BN: the median starts at least 1 away from 0 "
               "and at least 79 % of that offset is gone after the first epoch (15 steps: the "
               "running statistics keep 0.9^15 ≈ 21 % of their starting values)",
@@ -118,10 +172,14 @@ def claims():
               f"peak at {mode_bn[0]:+.2f} before training, then "
               f"{', '.join(sorted({f'{v:+.2f}' for v in mode_bn[1:]}))}",
               bool(mode_bn[0] <= -3 and np.all(np.abs(mode_bn[1:]) <= 0.5))),
-        Claim("R7.plain_stays", "std-1 weights, no BN: the median keeps at least half of its "
-              "starting offset after 20 epochs", "(contrast, beyond the note)",
-              f"{med_plain[0]:+.2f} → {med_plain[-1]:+.2f} ({kept:.0%} kept)",
-              bool(kept >= 0.5)),
+        at_least("R7.plain_stays", "std-1 weights, no BN: the median keeps at least {bound} of "
+                 f"its starting offset after {EPOCHS} epochs", kept, KEPT_MIN,
+                 note="(contrast, beyond the note)", fmt=".0%"),
+        at_least("R7.unit_spread", "std-1 weights, untrained: the centres of the last hidden "
+                 "layer's 100 units (each unit's mean input over the test digits) spread with "
+                 "a std of at least {bound}, so a centre of −5 is ordinary for one unit",
+                 unit_centres().centre.std(), UNIT_SPREAD_MIN, note="starts near −5",
+                 fmt=".1f"),
         Claim("R7.no_minus_five", "the starting centre is set by the random draw, not by the "
               "architecture: over 20 seeds of the std-1 network the medians average within "
               "±1 of 0 and the peaks lie on both sides of 0, none below −5; in R6's setting "
@@ -134,4 +192,37 @@ def claims():
     ]
 
 
-__all__ = ["BINS", "SETTINGS", "Centres", "claims", "initial_centres", "shift"]
+@styled
+def plot_histograms(setting="std1", epochs=SHOWN_EPOCHS):
+    """The last sigmoid's input on the test digits at ``epochs``, without and with BN."""
+    fig, axes = figure(1, 2, sharey=True)
+    for ax, (name, r) in zip(axes, shift(setting).items(), strict=True):
+        for e in epochs:
+            share = r.pre_hist[e] / (r.pre_hist[e].sum() + r.pre_outside[e])
+            ax.step(bin_centres(), 100 * share, where="mid", label=f"epoch {e}")
+        ax.axvline(0, color="0.6", lw=1)
+        ax.set(title=("no normalisation" if name == "plain" else "BatchNorm") + ", "
+               + SETTINGS[setting][0], xlabel="input of the last sigmoid")
+    axes[0].set_ylabel("share of values (%)")
+    axes[1].legend()
+    return fig
+
+
+@styled
+def plot_unit_centres():
+    """Histogram of the 100 per-unit centres before training, sigmoid vs tanh (std-1)."""
+    fig, ax = figure()
+    edges = np.linspace(-25, 25, 51)
+    for activation in ("sigmoid", "tanh"):
+        c = unit_centres(activation)
+        ax.hist(c.centre, bins=edges, histtype="step", lw=1.8,
+                label=f"{activation}: inputs average {c.input_mean:+.2f}")
+    ax.axvline(-5, color="0.4", lw=1, ls=":")
+    ax.set(xlabel="centre of one unit's input (mean over the test digits)",
+           ylabel="units of the last hidden layer")
+    ax.legend()
+    return fig
+
+
+__all__ = ["BINS", "SETTINGS", "Centres", "UnitCentres", "claims", "initial_centres",
+           "plot_histograms", "plot_unit_centres", "shift", "unit_centres"]

@@ -35,14 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from ..activations import Sigmoid
 from ..cache import shared
-from ..data import load_digits
 from ..diagnostics import forward_backward, record
 from ..init import xavier_normal
 from ..linear import Linear
@@ -50,15 +48,16 @@ from ..module import Sequential
 from ..optim import Adam
 from ..residual import Residual
 from ..training import evaluate, fit
-from .claim import Claim
+from . import common
+from .claim import at_least, at_most, within
+from .plotting import figure, styled
 
 DEPTH = 40
+#: training (beyond the note): Adam, float32
+EPOCHS, LR, BATCH_SIZE = 5, 1e-3, 64
+#: R13's bounds, written once (sentence and test)
+PLAIN_RATIO_MAX, RESIDUAL_DECADES, GAP_MIN, STUCK_TOL, LEARNS_MIN = 1e-6, 2.0, 100.0, 0.05, 0.5
 N_CLASSES = 10
-
-
-@lru_cache(maxsize=2)
-def _digits(seed):
-    return load_digits(rng=np.random.default_rng(seed))     # float32, 1500 / 297
 
 
 # --8<-- [start:build]
@@ -132,16 +131,10 @@ class Comparison(NamedTuple):
     residual: Profile
 
 
-def _readonly(a):
-    a = np.array(a, dtype=np.float64)
-    a.flags.writeable = False
-    return a
-
-
+@shared
+# --8<-- [start:profile]
 def gradient_profile(depth=DEPTH, seed=0):
     """Per-layer gradient norms of the plain and the residual network at initialisation.
-
-    Cached: every call with the same values shares one computation.
 
     Examples
     --------
@@ -149,13 +142,7 @@ def gradient_profile(depth=DEPTH, seed=0):
     >>> p.plain.weight_grad.shape, bool(p.plain.ratio < p.residual.ratio)
     ((5,), True)
     """
-    return _gradient_profile(int(depth), int(seed))
-
-
-# --8<-- [start:profile]
-@shared
-def _gradient_profile(depth, seed):
-    x, y = _digits(seed)[:2]
+    x, y = common.digits(seed)[:2]
     x = x.astype(np.float64)
     out = {}
     for name, residual in (("plain", False), ("residual", True)):
@@ -167,8 +154,8 @@ def _gradient_profile(depth, seed):
         weight = stats.column("weight.grad_norm")[:depth]  # ||dL/dW_l||
         incoming = stats.column("grad_norm")[depth:]   # ||dL/dh_(l-1)||
         mean = stats.column("mean")[depth:]            # mean of h_l
-        out[name] = Profile(loss, _readonly(weight), _readonly(incoming),
-                            _readonly(mean), float(weight[0] / weight[-1]))
+        out[name] = Profile(loss, common.readonly(weight), common.readonly(incoming),
+                            common.readonly(mean), float(weight[0] / weight[-1]))
     return Comparison(**out)
 # --8<-- [end:profile]
 
@@ -190,7 +177,8 @@ class Curves:
     batch_loss: tuple
 
 
-def training_curves(depth=DEPTH, epochs=5, seed=0, lr=1e-3, batch_size=64):
+@shared
+def training_curves(depth=DEPTH, epochs=EPOCHS, seed=0, lr=LR, batch_size=BATCH_SIZE):
     """Train the plain and the residual network on the digits (float32, Adam).
 
     Returns ``{"plain": Curves, "residual": Curves}``; cached like :func:`gradient_profile`.
@@ -201,12 +189,7 @@ def training_curves(depth=DEPTH, epochs=5, seed=0, lr=1e-3, batch_size=64):
     >>> len(c["plain"].train_loss), len(c["residual"].batch_loss)     # epochs 0 and 1
     (2, 24)
     """
-    return dict(_training_curves(int(depth), int(epochs), int(seed), float(lr), int(batch_size)))
-
-
-@shared
-def _training_curves(depth, epochs, seed, lr, batch_size):
-    x_train, y_train, x_test, y_test = _digits(seed)
+    x_train, y_train, x_test, y_test = common.digits(seed)
     out = {}
     for name, residual in (("plain", False), ("residual", True)):
         model = build(depth, residual=residual, seed=seed, dtype=np.float32)
@@ -229,27 +212,49 @@ def claims():
     ['R13.ratio_plain', 'R13.ratio_residual', 'R13.ratio_gap']
     """
     p = gradient_profile()
-    gap = p.residual.ratio / p.plain.ratio
-    out = [
-        Claim("R13.ratio_plain", "plain 40-layer sigmoid network: ||dL/dW_1|| / ||dL/dW_40|| "
-              "is below 1e-6 (the gradient vanishes toward the input)",
-              "the gradient shrinks toward the first layers", f"{p.plain.ratio:.2e}",
-              p.plain.ratio < 1e-6),
-        Claim("R13.ratio_residual", "residual network: ||dL/dW_1|| / ||dL/dW_40|| stays "
-              "within a factor 100 of 1", "skip connections keep the gradient",
-              f"{p.residual.ratio:.3g}", 1e-2 <= p.residual.ratio <= 1e2),
-        Claim("R13.ratio_gap", "the plain ratio is at least 100x smaller than the residual "
-              "ratio", "the difference is much clearer at about 40 layers",
-              f"{gap:.1e}x smaller", gap >= 100),
-    ]
     c = training_curves()
     plain, res = c["plain"].train_loss[-1], c["residual"].train_loss[-1]
-    out += [
-        Claim("R13.plain_stuck", "after 5 epochs the plain network's training loss is still "
-              "within 0.05 of chance, ln 10", "(beyond the note)", f"{plain:.3f}",
-              abs(plain - math.log(10)) < 0.05),
-        Claim("R13.residual_learns", "after 5 epochs the residual network's training loss is "
-              "at least 0.5 below the plain network's", "(beyond the note)",
-              f"{res:.3f} vs {plain:.3f}", res <= plain - 0.5),
+    return [
+        at_most("R13.ratio_plain", f"plain {DEPTH}-layer sigmoid network: ||dL/dW_1|| / "
+                f"||dL/dW_{DEPTH}|| is at most {{bound}} (the gradient vanishes toward the "
+                "input)", p.plain.ratio, PLAIN_RATIO_MAX,
+                note="the gradient shrinks toward the first layers", fmt=".0e"),
+        within("R13.ratio_residual", f"residual network: log10 of ||dL/dW_1|| / "
+               f"||dL/dW_{DEPTH}|| within {{bound}} of 0 (a factor 100 of 1)",
+               math.log10(p.residual.ratio), RESIDUAL_DECADES,
+               note="skip connections keep the gradient", fmt=".2g"),
+        at_least("R13.ratio_gap", "the plain ratio is at least {bound}x smaller than the "
+                 "residual ratio", p.residual.ratio / p.plain.ratio, GAP_MIN,
+                 note="the difference is much clearer at about 40 layers", fmt=".0e"),
+        within("R13.plain_stuck", f"after {EPOCHS} epochs the plain network's training loss "
+               "is still within {bound} of chance, ln 10", plain - math.log(10), STUCK_TOL,
+               note="(beyond the note)", fmt=".2g"),
+        at_least("R13.residual_learns", f"after {EPOCHS} epochs the residual network's "
+                 "training loss is at least {bound} below the plain network's", plain - res,
+                 LEARNS_MIN, note="(beyond the note)", fmt=".2g"),
     ]
-    return out
+
+
+
+@styled
+def plot_gradient_norms(depth=DEPTH, seed=0):
+    """The norm of each hidden layer's weight gradient at initialisation (log scale)."""
+    fig, ax = figure()
+    for name, p in gradient_profile(depth, seed)._asdict().items():
+        ax.semilogy(np.arange(1, depth + 1), p.weight_grad, "o-", ms=3, label=name)
+    ax.set(xlabel="layer (1 = next to the input)", ylabel="‖∂L/∂W‖ at initialisation")
+    ax.legend()
+    return fig
+
+
+@styled
+def plot_training(**settings):
+    """Training loss (log scale) per epoch of the plain and the residual network."""
+    fig, ax = figure()
+    for name, c in training_curves(**settings).items():
+        (line,) = ax.plot(c.train_loss, "o-", label=f"{name}, training")
+        ax.plot(c.val_loss, "s--", color=line.get_color(), alpha=0.7, label=f"{name}, test")
+    ax.axhline(math.log(10), color="0.5", lw=1, ls=":")
+    ax.set(yscale="log", xlabel="epoch (0 = before training)", ylabel="cross-entropy loss")
+    ax.legend()
+    return fig

@@ -39,6 +39,7 @@ from ..layernorm import LayerNorm
 from ..linear import Linear
 from ..losses import softmax_cross_entropy
 from .claim import Claim
+from .plotting import figure, styled
 from .sigmoid_bn import GROUPS, NORMS, WIDTH, build, digits, run
 
 N_OTHERS = 31          # the other samples of the batch in batch_dependence
@@ -250,3 +251,16 @@ def claims():
               min(t["ln", "adam"], t["gn", "adam"]) >= 0.90
               and min(t["ln", "adam"], t["gn", "adam"]) >= t["none", "adam"] + 0.20),
     ]
+
+
+@styled
+def plot_spread():
+    """At each sigmoid of R6's untrained network, the std of a unit's input across samples
+    (log scale), per normalisation."""
+    fig, ax = figure()
+    for norm, s in spread().items():
+        ax.semilogy(np.arange(1, len(s["across"]) + 1), s["across"], "o-", label=NORMS[norm][0])
+    ax.set(xlabel="sigmoid layer", ylabel="std of one unit's input across samples",
+           xticks=np.arange(1, len(s["across"]) + 1))
+    ax.legend()
+    return fig

@@ -45,6 +45,7 @@ from ..diagnostics import record
 from ..losses import softmax
 from ..training import predict
 from .claim import Claim
+from .plotting import figure, styled
 from .sigmoid_bn import digits, run
 
 #: input set -> label
@@ -188,3 +189,24 @@ def claims():
               f"{conf['plain']['digits']:.3f}",
               ratio("plain", "x5") >= 3 and conf["plain"]["x5"] >= conf["plain"]["digits"]),
     ]
+
+
+@styled
+def plot_ood():
+    """Per network and input set: the last hidden layer's mean activation relative to the
+    test digits (left) and the mean confidence (right)."""
+    fig, axes = figure(1, 2, width=7.2, height=3.8)
+    s, keys = summary(), list(INPUTS)
+    width = 0.8 / len(NETWORKS)
+    for i, (net, label) in enumerate(NETWORKS.items()):
+        pos = np.arange(len(keys)) + (i - (len(NETWORKS) - 1) / 2) * width
+        axes[0].bar(pos, [ratio(net, k) for k in keys], width, label=label)
+        axes[1].bar(pos, [s[net][k][1] for k in keys], width, label=label)
+    for ax in axes:
+        ax.set_xticks(np.arange(len(keys)), [INPUTS[k].replace(" (ID)", "") for k in keys],
+                      rotation=20)
+    axes[0].axhline(1, color="0.5", lw=1, ls=":")
+    axes[0].set_ylabel("activation ÷ on test digits")
+    axes[1].set(ylabel="mean confidence", ylim=(0, 1))
+    axes[0].legend(fontsize=7)
+    return fig
