@@ -7,6 +7,9 @@
 * Adds download buttons to each notebook page (``.ipynb`` and the jupytext ``.py``) and
   writes the ``.ipynb`` next to the page (mkdocs-jupyter's ``include_source`` copies
   only the ``.py``). The ``.ipynb`` carries no outputs: running it reproduces them.
+* Gives every figure of a lab its alt text: a code cell says what its figures show in
+  comment lines ``# alt: …``, one per figure, in order. A figure without one fails the
+  build (nbconvert would write "No description has been provided for this image").
 * Moves the labs to the front of the build order. MkDocs renders pages in file order
   (api/ and chapters/ first); each lab runs in its own kernel process, so starting them
   first lets them run while this process computes the reproductions
@@ -20,6 +23,7 @@ import re
 from pathlib import Path
 
 import jupytext
+from bs4 import BeautifulSoup
 from mkdocs.structure.files import Files
 
 _MATHJAX2 = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
@@ -44,6 +48,31 @@ def _is_notebook(page) -> bool:
     return _is_lab(page.file)
 
 
+_ALT = re.compile(r"^#\s*alt:\s*(.+)$", re.M)
+
+
+def alt_texts(source_path):
+    """For each code cell of a jupytext notebook, the ``# alt:`` texts it declares."""
+    nb = jupytext.read(source_path)
+    return [_ALT.findall(cell.source) for cell in nb.cells if cell.cell_type == "code"]
+
+
+def add_alt_text(html, alts, where):
+    """Set each figure's alt text from its cell's ``# alt:`` lines (one per figure)."""
+    soup = BeautifulSoup(html, "html.parser")
+    cells = soup.select("div.jp-Cell.jp-CodeCell[id]")   # the template wraps each cell twice
+    if len(cells) != len(alts):
+        raise ValueError(f"{where}: {len(cells)} code cells on the page, {len(alts)} in the source")
+    for number, (cell, texts) in enumerate(zip(cells, alts, strict=True), start=1):
+        images = cell.select(".jp-OutputArea img")
+        if len(images) != len(texts):
+            raise ValueError(f"{where}: code cell {number} draws {len(images)} figure(s) "
+                             f"but declares {len(texts)} '# alt:' line(s)")
+        for img, text in zip(images, texts, strict=True):
+            img["alt"] = text.strip()
+    return str(soup)
+
+
 def on_files(files, config):
     return Files(sorted(files, key=lambda f: not _is_lab(f)))   # stable: labs first
 
@@ -57,6 +86,7 @@ def on_page_content(html, page, config, files):
             f"{page.file.src_uri}: expected nbconvert's MathJax block once, found {found}; "
             "update docs/hooks/notebooks.py for the new nbconvert template"
         )
+    html = add_alt_text(html, alt_texts(page.file.abs_src_path), page.file.src_uri)
     stem = posixpath.splitext(posixpath.basename(page.file.src_uri))[0]
     buttons = (
         f'<a href="{stem}.ipynb" download class="md-content__button md-icon" '
