@@ -53,6 +53,7 @@ sigmoid_bn.plot_accuracy([run(act, norm, epochs=EPOCHS)
 # with Adam (learning rate $10^{-3}$):
 
 # %%
+# alt: Test accuracy per epoch of the five-layer sigmoid network without normalisation, with BatchNorm, LayerNorm and GroupNorm, under SGD and Adam.
 display(sigmoid_bn.plot_accuracy([run("sigmoid", norm, optimizer=opt, epochs=EPOCHS)
                                   for norm in ("none", "bn", "ln", "gn")
                                   for opt in ("sgd", "adam") if (norm, opt) != ("bn", "adam")]))
@@ -80,6 +81,7 @@ display(Markdown(Table(rows).to_markdown(fmt="{:.3g}")))
 # tenth of the values lie beyond the drawn range of $\pm 12.25$.)
 
 # %%
+# alt: Four panels of histograms of the last sigmoid layer's input at several epochs, for two weight scales with and without BatchNorm; without BN the values drift far from zero, with BN they stay centred.
 centre = bin_centres()
 fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True)
 shade = plt.cm.viridis(np.linspace(0.0, 0.85, len(SHOWN_EPOCHS)))
@@ -109,6 +111,7 @@ plt.show()
 # The centres over all epochs (median solid, mean dotted):
 
 # %%
+# alt: Median and mean of the last sigmoid layer's input over the epochs for both weight scales, with and without BatchNorm.
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 for std, marker in ((None, "o"), (R7_STD, "s")):
     for norm in ("none", "bn"):
@@ -142,6 +145,7 @@ print(f"before training, over {len(seeds.median)} seeds of the std-{R7_STD:g} ne
 # as in the plain network, and so does the gradient on its way to the input.
 
 # %%
+# alt: Three panels per sigmoid layer: the spread of a unit across samples, the spread of a sample across units, and the weight-gradient norm at initialisation, for no normalisation, BatchNorm, LayerNorm and GroupNorm.
 spread = norm_batch_dependence.spread()
 grads = norm_batch_dependence.weight_gradients()
 layers = np.arange(1, 6)
@@ -180,6 +184,7 @@ print("BN on a batch of one, batch statistics: max |y - beta| =",
 # trained BN network normalising each input set with its own statistics.
 
 # %%
+# alt: Bars of the last hidden layer's mean activation relative to its value on test digits, and of the mean confidence, for each kind of input and each network.
 summary = ood.summary()
 keys = list(ood.INPUTS)
 ood.plot_ood()
@@ -189,6 +194,7 @@ ood.plot_ood()
 # and for the LayerNorm network:
 
 # %%
+# alt: Histograms of the largest softmax probability for each kind of input, for the BatchNorm network and the LayerNorm network.
 measured = ood.measure()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 for ax, net in zip(axes, ("bn", "ln"), strict=True):

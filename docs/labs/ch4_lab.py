@@ -59,6 +59,7 @@ display(Markdown(Table(rows).to_markdown(fmt="{:#.4g}")))
 # because the skip term (orange) reaches $w_1$ past $h_2$.
 
 # %%
+# alt: Bars of the gradient magnitude for w3, w2 and w1 in the worked example: the plain network, the residual network's path through the block, and its path through the skip.
 names = ["w3", "w2", "w1"]
 plain_g = [abs(getattr(plain, "grad_" + n)) for n in names]
 main_g = [abs(res.grad_w3), abs(res.grad_w2),
@@ -100,6 +101,7 @@ plt.show()
 # the gradient that reaches each layer's input.
 
 # %%
+# alt: Two log-scale panels over the layers of the deep sigmoid network: the weight-gradient norm and the incoming gradient norm, plain against residual.
 profile = gradient_profile(depth=DEPTH)
 layers = np.arange(1, DEPTH + 1)
 colors = {"plain": "0.45", "residual": "#1e88e5"}
@@ -133,6 +135,7 @@ print(f"first / last layer: "
 # positive sigmoid outputs makes its last hidden values large) and then learns.
 
 # %%
+# alt: Two panels over the epochs: training loss and test accuracy of the deep plain sigmoid network against the residual one.
 curves = training_curves(depth=DEPTH, epochs=EPOCHS)
 epochs = np.arange(EPOCHS + 1)
 fig, axes = plt.subplots(2, 1, figsize=(6.4, 6.4),
