@@ -89,7 +89,6 @@ def _model_dtype(model):
     return np.dtype(np.float32)
 
 
-# --8<-- [start:to_torch]
 def to_torch(model, dtype=None):
     r"""Build the ``torch.nn`` module equivalent to the litnet ``model``, weights included.
 
@@ -152,7 +151,6 @@ def to_torch(model, dtype=None):
             raise TypeError("to_torch: dtype must be float16, float32 or float64")
     with torch.no_grad():
         return _convert(model, "model", torch, dtype)
-# --8<-- [end:to_torch]
 
 
 def _copy(torch, target, source):

@@ -38,7 +38,6 @@ def state_arrays(model):
     return arrays
 
 
-# --8<-- [start:save]
 def save(model, path):
     """Write every parameter and buffer of ``model`` to the ``.npz`` file ``path``.
 
@@ -74,7 +73,6 @@ def save(model, path):
             os.unlink(tmp)
         raise
     return path
-# --8<-- [end:save]
 
 
 _READ_ERRORS = (ValueError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error)
@@ -139,7 +137,6 @@ def _read_member(zf, info):
     return array
 
 
-# --8<-- [start:load]
 def load(model, path):
     """Load the parameters and buffers saved by :func:`save` into ``model``; return it.
 
@@ -177,7 +174,6 @@ def load(model, path):
     if error is not None:
         raise error
     return load_state(model, state, source=source, noun="file")
-# --8<-- [end:load]
 
 
 def _mismatch(model, described, source, noun):

@@ -44,6 +44,7 @@ COLORS = {"none": "0.45", "bn": "#1e88e5", "ln": "#e8710a", "gn": "#43a047"}
 # epoch (epoch 0: before training): the note's experiment (Figure 3.1 of the chapter).
 
 # %%
+# alt: Test accuracy per epoch of the sigmoid and ReLU networks, each with and without BatchNorm.
 epochs = np.arange(EPOCHS + 1)
 sigmoid_bn.plot_accuracy([run(act, norm, epochs=EPOCHS)
                           for act in ("sigmoid", "relu") for norm in ("none", "bn")])

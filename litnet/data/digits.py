@@ -43,7 +43,6 @@ def _read_digits():
     return pixels, labels
 
 
-# --8<-- [start:load_digits]
 def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True, images=False):
     r"""Scikit-learn's 8×8 handwritten digits (UCI, CC BY 4.0), split into train and test.
 
@@ -114,4 +113,3 @@ def load_digits(*, rng=None, test_size=297, dtype=np.float32, scale=True, images
     y = labels[order].astype(np.int64)
     n_train = N_DIGITS - int(test_size)
     return Split(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
-# --8<-- [end:load_digits]

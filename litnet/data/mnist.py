@@ -79,7 +79,6 @@ def _header(path, f, bound):
     return dtype, shape, nbytes
 
 
-# --8<-- [start:read_idx]
 def read_idx(path):
     r"""Read one IDX file (optionally gzipped) into a NumPy array.
 
@@ -133,7 +132,6 @@ def read_idx(path):
                          f"{dtype.name} ({4 + 4 * len(shape) + nbytes} bytes with the header)")
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
-# --8<-- [end:read_idx]
 
 
 def _find(directory, kind, what, idx):

@@ -40,6 +40,7 @@ from ..optim import SGD
 from ..pooling import AdaptiveAvgPool2d
 from ..residual import Residual
 from ..training import fit
+from . import plotting
 from .claim import at_least, at_most
 
 DEPTHS = (1, 4)           # blocks per stage, n: 6n + 2 = 8 and 26 layers
@@ -167,3 +168,20 @@ def claims():
                  note="the 34-layer ResNet has lower training error than the 18-layer one "
                  "(He et al., Figure 4)", fmt=".3f"),
     ]
+
+
+@plotting.styled
+def plot_losses(losses=None):
+    """Training loss after each epoch, plain (dashed) and residual (solid), both depths."""
+    r = training_losses() if losses is None else losses
+    fig, ax = plotting.figure(width=6.4, height=3.4)
+    for i, layers in enumerate(r.layers):
+        color = plotting.PALETTE[5 if i else 1]
+        for kind, style in (("plain", "--"), ("residual", "-")):
+            curve = getattr(r, kind)[i]
+            ax.plot(range(1, len(curve) + 1), curve, style, marker="o", color=color,
+                    label=f"{kind}, {layers} layers")
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="training loss")
+    ax.legend()
+    return fig

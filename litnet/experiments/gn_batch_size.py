@@ -51,6 +51,7 @@ from ..module import Sequential, run_backward
 from ..optim import SGD
 from ..pooling import AdaptiveAvgPool2d, MaxPool2d
 from ..training import evaluate
+from . import plotting
 from .claim import at_least, at_most
 
 BATCH_SIZES = (32, 8, 2)    # images per worker, B (2 costs 16 passes an update: few sizes)
@@ -216,3 +217,19 @@ def claims():
                  note="BN's statistics come from the images of one worker (Wu & He)",
                  fmt=".2f"),
     ]
+
+
+@plotting.styled
+def plot_errors(result=None):
+    """Test error against images per worker, BatchNorm2d and GroupNorm (R14's figure)."""
+    r = errors_by_batch_size() if result is None else result
+    fig, ax = plotting.figure(width=6.4, height=3.4)
+    for name, errors, marker in (("BatchNorm2d", r.bn, "o"), ("GroupNorm", r.gn, "s")):
+        ax.plot(r.batch_sizes, [100 * e for e in errors], marker + "-", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(r.batch_sizes, [str(b) for b in r.batch_sizes])
+    ax.invert_xaxis()
+    ax.set(xlabel="images per worker (BN's statistics come from these)",
+           ylabel="test error (%)")
+    ax.legend()
+    return fig
