@@ -108,13 +108,32 @@ def test_reproductions_leaves_other_pages_alone():
 nbhook = load("notebooks")
 
 
-def test_notebook_hook_strips_mathjax2_and_adds_downloads():
+_CELL = ('<div class="jp-Cell jp-CodeCell" id="cell-id=1"><div class="jp-OutputArea">'
+         '<img src="data:image/png;base64,AA=="></div></div>')
+
+
+def _lab(tmp_path, source):
+    path = tmp_path / "ch1_lab.py"
+    path.write_text(source, encoding="utf-8")
+    return SimpleNamespace(file=SimpleNamespace(src_uri="labs/ch1_lab.py",
+                                                abs_src_path=str(path)))
+
+
+def test_notebook_hook_strips_mathjax2_and_adds_downloads(tmp_path):
     html = ("<p>a</p><!-- Load mathjax -->\n<script src=''></script>"
             "<script>MathJax.Hub.Config({})</script>\n"
-            "<!-- End of mathjax configuration --><p>b</p>")
-    out = nbhook.on_page_content(html, page("labs/ch1_lab.py"), None, None)
-    assert "MathJax" not in out and out.endswith("<p>a</p><p>b</p>")
+            "<!-- End of mathjax configuration --><p>b</p>" + _CELL)
+    lab = _lab(tmp_path, "# %%\n# alt: A line chart of the loss falling over ten epochs.\nx = 1\n")
+    out = nbhook.on_page_content(html, lab, None, None)
+    assert "MathJax" not in out and "<p>a</p><p>b</p>" in out
     assert 'href="ch1_lab.ipynb"' in out and 'href="ch1_lab.py"' in out
+    assert 'alt="A line chart of the loss falling over ten epochs."' in out
+
+
+def test_notebook_hook_fails_on_a_figure_without_alt_text(tmp_path):
+    html = "<!-- Load mathjax --><!-- End of mathjax configuration -->" + _CELL
+    with pytest.raises(ValueError, match="declares 0 '# alt:'"):
+        nbhook.on_page_content(html, _lab(tmp_path, "# %%\nx = 1\n"), None, None)
 
 
 def test_notebook_hook_fails_loudly_when_nbconvert_changes():
