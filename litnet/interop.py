@@ -160,47 +160,80 @@ def _copy(torch, target, source):
 
 
 def _convert(m, where, torch, dtype):
-    from . import activations as act
-    from .batchnorm import BatchNorm1d
-    from .batchnorm2d import BatchNorm2d
-    from .conv import Conv2d
-    from .dropout import Dropout
-    from .flatten import Flatten
-    from .groupnorm import GroupNorm
-    from .layernorm import LayerNorm
-    from .linear import Linear
-    from .lstm import LSTM
-    from .module import Sequential
-    from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-    from .residual import Residual
-    from .rnn import RNN
+    """The PyTorch module for the litnet module ``m`` (at path ``where``), weights copied."""
+    for make in (_container, _stateless, _layer):
+        out = make(m, where, torch, dtype)
+        if out is not None:
+            out.training = bool(m.training)  # this module only: children carry their own mode
+            return out
+    raise TypeError(
+        f"to_torch: no PyTorch equivalent for the litnet layer {type(m).__name__} at "
+        f"{where}; supported: Sequential, Residual, Linear, Sigmoid, Tanh, ReLU, LeakyReLU, "
+        "PReLU, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Dropout, Conv2d, MaxPool2d, "
+        "AvgPool2d, AdaptiveAvgPool2d, Flatten, RNN, LSTM")
 
-    nn = torch.nn
+
+def _container(m, where, torch, dtype):
+    from .module import Sequential
+    from .residual import Residual
+
     if isinstance(m, Sequential):
-        out = nn.Sequential(*[_convert(c, f"{where}.{i}", torch, dtype) for i, c in enumerate(m)])
-    elif isinstance(m, Residual):
+        return torch.nn.Sequential(*[_convert(c, f"{where}.{i}", torch, dtype)
+                                     for i, c in enumerate(m)])
+    if isinstance(m, Residual):
         shortcut = None if m.shortcut is None else _convert(m.shortcut, f"{where}.shortcut",
                                                             torch, dtype)
         out = _torch_classes().TorchResidual(_convert(m.block, f"{where}.block", torch, dtype),
                                              shortcut)
         if shortcut is None:                 # the nn.Identity made by TorchResidual
             out.shortcut.training = bool(m.training)
-    elif isinstance(m, Linear):
+        return out
+    return None
+
+
+def _stateless(m, where, torch, dtype):
+    """Layers without parameters or buffers."""
+    from . import activations as act
+    from .dropout import Dropout
+    from .flatten import Flatten
+    from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+    nn = torch.nn
+    simple = {act.Sigmoid: nn.Sigmoid, act.Tanh: nn.Tanh, act.ReLU: nn.ReLU}
+    if type(m) in simple:
+        return simple[type(m)]()
+    if isinstance(m, act.LeakyReLU):
+        return nn.LeakyReLU(m.negative_slope)
+    if isinstance(m, Dropout):
+        return nn.Dropout(m.p)
+    if isinstance(m, MaxPool2d):
+        return nn.MaxPool2d(m.kernel_size, m.stride)
+    if isinstance(m, AvgPool2d):
+        return nn.AvgPool2d(m.kernel_size, m.stride)
+    if isinstance(m, AdaptiveAvgPool2d):
+        return nn.AdaptiveAvgPool2d(m.output_size)
+    if isinstance(m, Flatten):
+        return nn.Flatten(m.start_dim, m.end_dim)
+    return None
+
+
+def _layer(m, where, torch, dtype):
+    """Layers with parameters or buffers, copied into the new module."""
+    from . import activations as act
+    from .batchnorm import BatchNorm1d
+    from .batchnorm2d import BatchNorm2d
+    from .conv import Conv2d
+    from .groupnorm import GroupNorm
+    from .layernorm import LayerNorm
+    from .linear import Linear
+    from .lstm import LSTM
+    from .rnn import RNN
+
+    nn = torch.nn
+    if isinstance(m, Linear):
         out = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
-        _copy(torch, out.weight, m.weight)
-        if m.bias is not None:
-            _copy(torch, out.bias, m.bias)
-    elif isinstance(m, act.Sigmoid):
-        out = nn.Sigmoid()
-    elif isinstance(m, act.Tanh):
-        out = nn.Tanh()
-    elif isinstance(m, act.ReLU):
-        out = nn.ReLU()
-    elif isinstance(m, act.LeakyReLU):
-        out = nn.LeakyReLU(m.negative_slope)
     elif isinstance(m, act.PReLU):
         out = nn.PReLU(m.num_parameters, dtype=dtype)
-        _copy(torch, out.weight, m.weight)
     elif isinstance(m, BatchNorm1d):           # BatchNorm2d is a subclass
         two_d = isinstance(m, BatchNorm2d)
         cls = nn.BatchNorm2d if two_d else nn.BatchNorm1d
@@ -208,43 +241,23 @@ def _convert(m, where, torch, dtype):
             cls = getattr(_torch_classes(), f"BatchNorm{2 if two_d else 1}dEvalBatchStats")
         out = cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
                   track_running_stats=m.track_running_stats, dtype=dtype)
-        _copy_all(torch, out, m)
     elif isinstance(m, LayerNorm):
         out = nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
                            bias=m.bias is not None, dtype=dtype)
-        _copy_all(torch, out, m)
     elif isinstance(m, GroupNorm):
         out = nn.GroupNorm(m.num_groups, m.num_channels, eps=m.eps, affine=m.affine, dtype=dtype)
-        _copy_all(torch, out, m)
-    elif isinstance(m, Dropout):
-        out = nn.Dropout(m.p)
     elif isinstance(m, Conv2d):
         out = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
                         bias=m.bias is not None, dtype=dtype)
-        _copy_all(torch, out, m)
-    elif isinstance(m, MaxPool2d):
-        out = nn.MaxPool2d(m.kernel_size, m.stride)
-    elif isinstance(m, AvgPool2d):
-        out = nn.AvgPool2d(m.kernel_size, m.stride)
-    elif isinstance(m, AdaptiveAvgPool2d):
-        out = nn.AdaptiveAvgPool2d(m.output_size)
-    elif isinstance(m, Flatten):
-        out = nn.Flatten(m.start_dim, m.end_dim)
     elif isinstance(m, LSTM):
         out = _torch_classes().TorchLSTM(m.input_size, m.hidden_size, batch_first=True,
                                          dtype=dtype)
-        _copy_all(torch, out, m)
     elif isinstance(m, RNN):
         out = _torch_classes().TorchRNN(m.input_size, m.hidden_size, batch_first=True,
                                         nonlinearity=m.nonlinearity, dtype=dtype)
-        _copy_all(torch, out, m)
     else:
-        raise TypeError(
-            f"to_torch: no PyTorch equivalent for the litnet layer {type(m).__name__} at "
-            f"{where}; supported: Sequential, Residual, Linear, Sigmoid, Tanh, ReLU, LeakyReLU, "
-            "PReLU, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Dropout, Conv2d, MaxPool2d, "
-            "AvgPool2d, AdaptiveAvgPool2d, Flatten, RNN, LSTM")
-    out.training = bool(m.training)  # this module only: children carry their own mode
+        return None
+    _copy_all(torch, out, m)
     return out
 
 

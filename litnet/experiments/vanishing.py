@@ -385,9 +385,13 @@ def plot_dying(shift=SHIFT, epochs=DYING_EPOCHS, seed=0):
 
 def claims():
     """The R10 claims, each with its bound written once (the reproductions page lists them)."""
+    return _gradient_claims() + _dying_claims()
+
+
+def _gradient_claims():
+    """R10's claims on the gradient by layer."""
     s = profile_summary()
     f = sigmoid_factors()
-    d = dying_relu()
 
     def factors(activation, init="standard"):
         return [s[activation, depth, init]["factor"] for depth in DEPTHS]
@@ -401,7 +405,6 @@ def claims():
     spread_40 = max(max(r, 1 / r) for r in (s[a, 40, "standard"]["ratio"] for a in family))
     spread_10 = max(max(r, 1 / r) for r in (s[a, 10, "standard"]["ratio"] for a in family))
     relu_glorot = factors("relu", "glorot")
-    relu, leaky, prelu = d["relu"], d["leaky_relu"], d["prelu"]
     return [
         also(at_most(
             "R10.sigmoid_vanishes",
@@ -444,6 +447,14 @@ def claims():
             max(relu_glorot) <= 0.8,
             f"×{relu_glorot[0]:.3f} and ×{relu_glorot[1]:.3f} per layer; first/last "
             f"{s['relu', 40, 'glorot']['ratio']:.1e} at depth 40"),
+    ]
+
+
+def _dying_claims():
+    """R10's claims on the dying ReLU."""
+    d = dying_relu()
+    relu, leaky, prelu = d["relu"], d["leaky_relu"], d["prelu"]
+    return [
         also(at_least(
             "R10.dying_relu",
             "shifting the first layer's biases by −1 kills ≥ {bound} of its ReLU units "
