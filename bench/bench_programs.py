@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from bench_workloads import LR, N_CLASSES, batch_data, build_litnet
 from best_numpy import best_numpy_step
+from conv_step import litnet_conv, torch_conv
 
 
 def litnet_step(w, threads=None):
@@ -128,7 +129,7 @@ PROGRAMS = {
 #: Programs that build the step of one workload kind differently, ``{(program, kind):
 #: make}``: e.g. a layer-only kind whose litnet and PyTorch steps live in a file of their
 #: own registers both here (one entry each) and its workloads in bench_workloads.py.
-BY_KIND = {}
+BY_KIND = {("litnet", "conv"): litnet_conv, ("torch", "conv"): torch_conv}
 
 
 def maker(name, w):

@@ -14,7 +14,7 @@ LR = 0.01
 class Workload:
     key: str
     label: str
-    kind: str                   # "mlp", "residual" or "lstm"
+    kind: str                   # "mlp", "residual", "lstm" or "conv" (one Conv2d layer)
     batch: int
     dtype: str = "float32"
     dims: tuple = ()            # mlp: layer widths, input first
@@ -40,6 +40,8 @@ WORKLOADS = [
              "batch 100, float32", "residual", 100, data="digits"),
     Workload("lstm-t50-b64-f32", "LSTM, T=50, D=32, H=128, last state → Linear(128, 10), "
              "batch 64, float32", "lstm", 64, seq=(50, 32, 128)),
+    Workload("conv-b100-c16", "one Conv2d(16, 16, 3, padding=1), forward + backward, "
+             "N=100, 8×8, float32", "conv", 100, targets={"torch": 2.0}),
     # The same layers with almost no arithmetic: what a step costs in calls alone.
     Workload("fixed-cost", "the (a) network with every width 2, batch 4, float32 "
              "(the fixed cost of a step)", "mlp", 4, dims=(2, 2, 2, 2, 2, 2, 10)),

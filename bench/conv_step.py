@@ -80,6 +80,18 @@ def _torch_step(threads):
     return step
 
 
+def litnet_conv(w, threads=None):
+    """The benchmark's program for the "conv" workload: litnet's step (bench_programs)."""
+    step = _litnet_step()
+    return lambda: step() or 0.0
+
+
+def torch_conv(w, threads):
+    """The benchmark's program for the "conv" workload: PyTorch's step (bench_programs)."""
+    step = _torch_step(threads)
+    return lambda: step() or 0.0
+
+
 def measure(impl, threads, repeats, block):
     """Run in the child process: the median over ``repeats`` of the mean step time (ms)."""
     step = _litnet_step() if impl == "litnet" else _torch_step(threads)
