@@ -175,7 +175,7 @@ def _torch_conv_net(t):
 
 
 def _basic_block(rng, dt, c_in, c_out, stride=1):
-    """R15's basic block, conv-BN-ReLU-conv-BN + shortcut, then ReLU (identity or 1x1 conv)."""
+    """R17's basic block, conv-BN-ReLU-conv-BN + shortcut, then ReLU (identity or 1x1 conv)."""
     return _perturbed(basic_block(c_in, c_out, stride, residual=True, rng=rng, dtype=dt), rng)
 
 

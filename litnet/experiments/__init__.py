@@ -25,8 +25,8 @@ REGISTRY: dict[str, str] = {
     "R11": "litnet.experiments.recurrent",
     "R12": "litnet.experiments.exploding",
     "R13": "litnet.experiments.deep_residual",
-    "R14": "litnet.experiments.gn_batch_size",
-    "R15": "litnet.experiments.conv_degradation",
+    "R16": "litnet.experiments.gn_batch_size",
+    "R17": "litnet.experiments.conv_degradation",
 }
 
 

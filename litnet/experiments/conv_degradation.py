@@ -1,4 +1,4 @@
-r"""R15: the degradation problem of plain CNNs, and residual blocks without it (He et al. 2016).
+r"""R17: the degradation problem of plain CNNs, and residual blocks without it (He et al. 2016).
 
 He et al. (2016, "Deep Residual Learning for Image Recognition", Figure 1 and
 section 4.2) train plain CNNs of 20 and 56 layers on CIFAR-10: the deeper one
@@ -77,7 +77,7 @@ def basic_block(c_in, c_out, stride, *, residual, rng, dtype=np.float32):
 
 
 def build(n, *, residual, width=WIDTH, seed=0, dtype=np.float32):
-    """The :math:`6n + 2`-layer CNN of R15, plain or residual.
+    """The :math:`6n + 2`-layer CNN of R17, plain or residual.
 
     Examples
     --------
@@ -129,7 +129,7 @@ def train(n, *, residual, epochs=EPOCHS, seed=0):
 
 
 def training_losses(depths=DEPTHS, epochs=EPOCHS, seed=0):
-    """The R15 curves; cached (one computation per build)."""
+    """The R17 curves; cached (one computation per build)."""
     return _losses(tuple(int(n) for n in depths), int(epochs), int(seed))
 
 
@@ -152,17 +152,17 @@ def claims():
     residual_gap = r.residual[-1][-1] - r.residual[0][-1]
     deep, shallow = r.layers[-1], r.layers[0]
     return [
-        at_least("R15.plain_degrades", f"plain CNNs: after the same training the {deep}-layer "
+        at_least("R17.plain_degrades", f"plain CNNs: after the same training the {deep}-layer "
                  f"network's training loss is higher than the {shallow}-layer network's",
                  plain_gap, 0.0,
                  note="the deeper plain network has higher training error (He et al., Figure 1)",
                  fmt=".3f"),
-        at_most("R15.residual_gap_smaller", f"residual CNNs: the gap between the {deep}- and "
+        at_most("R17.residual_gap_smaller", f"residual CNNs: the gap between the {deep}- and "
                 f"the {shallow}-layer network's training loss is at most {{bound}} of the "
                 "plain networks' gap", residual_gap / plain_gap, 0.25,
                 note="with residual learning the deeper network trains better (He et al., "
                 "Figure 4)", fmt=".2f"),
-        at_least("R15.residual_deeper_still_higher", f"not reproduced at this budget: after "
+        at_least("R17.residual_deeper_still_higher", f"not reproduced at this budget: after "
                  f"{EPOCHS} epochs the {deep}-layer residual network's training loss is still "
                  f"higher than the {shallow}-layer one's", residual_gap, 0.0,
                  note="the 34-layer ResNet has lower training error than the 18-layer one "
@@ -182,6 +182,7 @@ def plot_losses(losses=None):
             ax.plot(range(1, len(curve) + 1), curve, style, marker="o", color=color,
                     label=f"{kind}, {layers} layers")
     ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="training loss")
+    ax.set_xticks(range(1, len(r.plain[0]) + 1))
+    ax.set(xlabel="epoch", ylabel="mean training loss over the epoch")
     ax.legend()
     return fig

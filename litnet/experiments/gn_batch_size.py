@@ -1,4 +1,4 @@
-r"""R14: BatchNorm's test error grows as the batch shrinks; GroupNorm's does not (Wu & He 2018).
+r"""R16: BatchNorm's test error grows as the batch shrinks; GroupNorm's does not (Wu & He 2018).
 
 Wu and He (2018, "Group Normalization", Figure 1) train ResNet-50 on ImageNet
 on 8 workers with 32 down to 2 images per worker: each worker normalises its
@@ -79,7 +79,7 @@ def norm_layer(kind, channels, dtype):
 
 # --8<-- [start:build]
 def build(kind, *, seed=0, dtype=np.float32):
-    """The small CNN of R14 with BatchNorm2d (``"bn"``) or GroupNorm (``"gn"``).
+    """The small CNN of R16 with BatchNorm2d (``"bn"``) or GroupNorm (``"gn"``).
 
     Examples
     --------
@@ -154,7 +154,7 @@ def error_rate(kind, per_worker, *, epochs=EPOCHS, seed=0):
 
 
 def errors_by_batch_size(batch_sizes=BATCH_SIZES, epochs=EPOCHS, seed=0):
-    """The R14 table; cached (one computation per build).
+    """The R16 table; cached (one computation per build).
 
     Examples
     --------
@@ -203,16 +203,16 @@ def claims():
     r = errors_by_batch_size()
     bn_rise = r.bn[-1] - r.bn[0]
     return [
-        at_least("R14.bn_rises", "BatchNorm2d: the test error with 2 images per worker is at "
+        at_least("R16.bn_rises", "BatchNorm2d: the test error with 2 images per worker is at "
                  "least {bound} above the error with 32", bn_rise, 0.02,
                  note="BN's error increases rapidly as the batch size decreases (Wu & He, "
                  "Figure 1)", fmt=".1%"),
-        at_most("R14.gn_split_invariant", "GroupNorm: splitting a mini-batch of 32 into "
+        at_most("R16.gn_split_invariant", "GroupNorm: splitting a mini-batch of 32 into "
                 "workers of 2 images changes its gradient by at most {bound} (relative, "
                 "float64): GN does not depend on the batch size", split_difference("gn"),
                 1e-12, note="GN's computation is independent of batch sizes (Wu & He)",
                 fmt=".0e"),
-        at_least("R14.bn_split_dependent", "BatchNorm2d: the same split changes its gradient "
+        at_least("R16.bn_split_dependent", "BatchNorm2d: the same split changes its gradient "
                  "by at least {bound} (relative)", split_difference("bn"), 0.1,
                  note="BN's statistics come from the images of one worker (Wu & He)",
                  fmt=".2f"),
@@ -221,7 +221,7 @@ def claims():
 
 @plotting.styled
 def plot_errors(result=None):
-    """Test error against images per worker, BatchNorm2d and GroupNorm (R14's figure)."""
+    """Test error against images per worker, BatchNorm2d and GroupNorm (R16's figure)."""
     r = errors_by_batch_size() if result is None else result
     fig, ax = plotting.figure(width=6.4, height=3.4)
     for name, errors, marker in (("BatchNorm2d", r.bn, "o"), ("GroupNorm", r.gn, "s")):
