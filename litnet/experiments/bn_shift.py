@@ -36,7 +36,7 @@ from ..activations import Sigmoid, Tanh
 from ..cache import shared
 from ..training import predict
 from . import common
-from .claim import Claim, at_least, at_most
+from .claim import all_of, at_least, at_most, ge, le, lt, near
 from .plotting import figure, styled
 from .sigmoid_bn import (
     BATCH_SIZE,
@@ -56,7 +56,8 @@ from .sigmoid_bn import (
 SETTINGS = {"xavier": ("weights std 1/√n_in (R6)", None), "std1": ("weights std 1", 1.0)}
 
 #: share of BN's initial running statistics left after one epoch (momentum 0.1, 15 steps)
-MOMENTUM_LEFT = (1 - 0.1) ** (1500 // BATCH_SIZE)
+STEPS_PER_EPOCH = 1500 // BATCH_SIZE
+MOMENTUM_LEFT = (1 - 0.1) ** STEPS_PER_EPOCH
 #: R7's bounds, written once (sentence and test)
 CENTRED_MAX, KEPT_MIN, UNIT_SPREAD_MIN = 0.1, 0.5, 5.0
 #: epochs whose histograms the chapter draws
@@ -159,19 +160,21 @@ def claims():
         at_most("R7.bn_centred", "with BN the last sigmoid's input ends centred on 0: |mean| "
                 f"and |median| at most {{bound}} after {EPOCHS} epochs, in both settings",
                 max(finals), CENTRED_MAX, note="a centre near 0", fmt=".2g"),
-        Claim("R7.bn_moves", "std-1 weights, with BN: the median starts at least 1 away from 0 "
-              "and at least 79 % of that offset is gone after the first epoch (15 steps: the "
-              "running statistics keep 0.9^15 ≈ 21 % of their starting values)",
-              "moves from about −5 to 0",
-              f"{med_bn[0]:+.2f} → {med_bn[1]:+.2f} (epoch 1) → {med_bn[2]:+.2f} (epoch 2) → "
-              f"{med_bn[-1]:+.2f} (epoch 20)",
-              bool(abs(med_bn[0]) >= 1 and abs(med_bn[1]) <= MOMENTUM_LEFT * abs(med_bn[0]))),
-        Claim("R7.peak_moves", "std-1 weights, with BN: the histogram's tallest bin starts at "
-              "least 3 below 0 and is within one bin (0.5) of 0 at every epoch from 1 to 20",
-              "moves from about −5 to 0",
-              f"peak at {mode_bn[0]:+.2f} before training, then "
-              f"{', '.join(sorted({f'{v:+.2f}' for v in mode_bn[1:]}))}",
-              bool(mode_bn[0] <= -3 and np.all(np.abs(mode_bn[1:]) <= 0.5))),
+        all_of("R7.bn_moves", "std-1 weights, with BN: the median starts at least {start} away "
+               "from 0 and at least {gone} of that offset is gone after the first epoch "
+               f"({STEPS_PER_EPOCH} steps: the running statistics keep 0.9^{STEPS_PER_EPOCH} "
+               f"≈ {MOMENTUM_LEFT:.0%} of their starting values)",
+               note="moves from about −5 to 0",
+               measured=f"{med_bn[0]:+.2f} → {med_bn[1]:+.2f} (epoch 1) → {med_bn[2]:+.2f} "
+                        f"(epoch 2) → {med_bn[-1]:+.2f} (epoch 20)",
+               start=ge(abs(med_bn[0]), 1, ".0f"),
+               gone=ge(1 - abs(med_bn[1] / med_bn[0]), 1 - MOMENTUM_LEFT, ".0%")),
+        all_of("R7.peak_moves", "std-1 weights, with BN: the histogram's tallest bin starts at "
+               "least {below} below 0 and is within one bin ({bin}) of 0 at every epoch "
+               f"from 1 to {EPOCHS}", note="moves from about −5 to 0",
+               measured=f"peak at {mode_bn[0]:+.2f} before training, then "
+                        f"{', '.join(sorted({f'{v:+.2f}' for v in mode_bn[1:]}))}",
+               below=ge(-mode_bn[0], 3, ".0f"), bin=le(np.abs(mode_bn[1:]).max(), 0.5, ".1f")),
         at_least("R7.plain_stays", "std-1 weights, no BN: the median keeps at least {bound} of "
                  f"its starting offset after {EPOCHS} epochs", kept, KEPT_MIN,
                  note="(contrast, beyond the note)", fmt=".0%"),
@@ -180,15 +183,17 @@ def claims():
                  "a std of at least {bound}, so a centre of −5 is ordinary for one unit",
                  unit_centres().centre.std(), UNIT_SPREAD_MIN, note="starts near −5",
                  fmt=".1f"),
-        Claim("R7.no_minus_five", "the starting centre is set by the random draw, not by the "
-              "architecture: over 20 seeds of the std-1 network the medians average within "
-              "±1 of 0 and the peaks lie on both sides of 0, none below −5; in R6's setting "
-              "the median starts at most 0.25 from 0", "starts near −5",
-              f"medians: mean {seeds.median.mean():+.2f}, {seeds.median.min():+.2f} to "
-              f"{seeds.median.max():+.2f}; peaks {seeds.mode.min():+.2f} to "
-              f"{seeds.mode.max():+.2f}; R6 setting {r6_start:+.2f}",
-              bool(abs(seeds.median.mean()) <= 1 and seeds.mode.min() < 0 < seeds.mode.max()
-                   and seeds.mode.min() > -5 and abs(r6_start) <= 0.25)),
+        all_of("R7.no_minus_five", "the starting centre is set by the random draw, not by the "
+               f"architecture: over {len(seeds.median)} seeds of the std-1 network the medians "
+               "average within ±{mean} of 0 and the peaks lie on both sides of 0, none below "
+               "−{floor}; in R6's setting the median starts at most {r6} from 0",
+               note="starts near −5",
+               measured=f"medians: mean {seeds.median.mean():+.2f}, {seeds.median.min():+.2f} "
+                        f"to {seeds.median.max():+.2f}; peaks {seeds.mode.min():+.2f} to "
+                        f"{seeds.mode.max():+.2f}; R6 setting {r6_start:+.2f}",
+               holds=seeds.mode.min() < 0 < seeds.mode.max(),
+               mean=near(seeds.median.mean(), 1, ".0f"), floor=lt(-seeds.mode.min(), 5, ".0f"),
+               r6=near(r6_start, 0.25, ".2f")),
     ]
 
 

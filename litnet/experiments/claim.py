@@ -1,10 +1,11 @@
 """One reproduced claim: what the note says, what litnet measured, and whether it holds.
 
-A claim with a numeric bound is made by :func:`at_least`, :func:`at_most` or
-:func:`within`. The bound is written once: the constructor formats it into the
-sentence (``{bound}`` in the template) *and* compares the measurement with it, so
-the sentence a chapter prints and the test that asserts ``claim.passed`` cannot
-disagree.
+A claim with one numeric bound is made by :func:`at_least`, :func:`at_most` or
+:func:`within`; a claim whose sentence states several is made by :func:`all_of` from
+named checks (:func:`ge`, :func:`gt`, :func:`le`, :func:`lt`, :func:`near`). Each bound
+is written once: the constructor formats it into the sentence (``{bound}`` or
+``{name}`` in the template) *and* compares the measurement with it, so the sentence a
+chapter prints and the test that asserts ``claim.passed`` cannot disagree.
 """
 
 from __future__ import annotations
@@ -64,10 +65,76 @@ class Claim:
         return self.id.split(".", 1)[0]
 
 
-def _make(id, statement, value, bound, holds, note, fmt):
-    value = float(value)
-    return Claim(id, statement.format(bound=format(bound, fmt)), note,
-                 format(value, fmt), bool(holds), value, float(bound))
+@dataclass(frozen=True)
+class Check:
+    """One comparison of a measured ``value`` with a stated ``bound``.
+
+    Formatting a check gives its bound (``fmt`` unless the template gives a spec), so a
+    sentence template names the check, ``"at least {acc}"``, and never types the number.
+    """
+
+    value: float
+    bound: float
+    holds: bool
+    fmt: str = ".3g"
+
+    def __format__(self, spec):
+        return format(self.bound, spec or self.fmt)
+
+
+def _check(value, bound, holds, fmt):
+    return Check(float(value), float(bound), bool(holds), fmt)
+
+
+def ge(value, bound, fmt=".3g"):
+    """``value >= bound``."""
+    return _check(value, bound, float(value) >= bound, fmt)
+
+
+def gt(value, bound, fmt=".3g"):
+    """``value > bound``."""
+    return _check(value, bound, float(value) > bound, fmt)
+
+
+def le(value, bound, fmt=".3g"):
+    """``value <= bound``."""
+    return _check(value, bound, float(value) <= bound, fmt)
+
+
+def lt(value, bound, fmt=".3g"):
+    """``value < bound``."""
+    return _check(value, bound, float(value) < bound, fmt)
+
+
+def near(value, bound, fmt=".3g"):
+    """``abs(value) <= bound``: ``value`` is a difference or an error."""
+    return _check(value, bound, abs(float(value)) <= bound, fmt)
+
+
+def all_of(id, statement, *, note, measured, holds=True, **checks):
+    """A claim whose sentence states several bounds, each one a named :class:`Check`.
+
+    ``{name}`` in ``statement`` becomes that check's bound, and the claim holds when
+    every check (and ``holds``, for conditions with no stated number) does. The claim's
+    :attr:`~Claim.value` and :attr:`~Claim.bound` are its first check's.
+
+    Examples
+    --------
+    >>> c = all_of("R0.both", "mean within {mean} of 0, std at least {std}",
+    ...            note="-", measured="mean 0.01, std 0.95",
+    ...            mean=near(0.01, 0.05), std=ge(0.95, 0.9, ".1f"))
+    >>> c.statement, c.passed, c.bound
+    ('mean within 0.05 of 0, std at least 0.9', True, 0.05)
+    """
+    first = next(iter(checks.values()))
+    return Claim(id, statement.format(**checks), note, measured,
+                 bool(holds) and all(c.holds for c in checks.values()),
+                 first.value, first.bound)
+
+
+def _one(id, statement, check, note):
+    return all_of(id, statement, note=note, measured=format(check.value, check.fmt),
+                  bound=check)
 
 
 def at_least(id, statement, value, bound, *, note, fmt=".3g"):
@@ -79,7 +146,7 @@ def at_least(id, statement, value, bound, *, note, fmt=".3g"):
     >>> c.statement, c.measured, c.passed
     ('accuracy at least 90%', '93%', True)
     """
-    return _make(id, statement, value, bound, float(value) >= bound, note, fmt)
+    return _one(id, statement, ge(value, bound, fmt), note)
 
 
 def at_most(id, statement, value, bound, *, note, fmt=".3g"):
@@ -90,7 +157,7 @@ def at_most(id, statement, value, bound, *, note, fmt=".3g"):
     >>> at_most("R0.err", "error at most {bound}", 0.3, 0.2, note="-", fmt=".0%").passed
     False
     """
-    return _make(id, statement, value, bound, float(value) <= bound, note, fmt)
+    return _one(id, statement, le(value, bound, fmt), note)
 
 
 def within(id, statement, value, bound, *, note, fmt=".3g"):
@@ -101,7 +168,7 @@ def within(id, statement, value, bound, *, note, fmt=".3g"):
     >>> within("R0.gap", "within {bound} points", -0.02, 0.03, note="-", fmt=".0%").passed
     True
     """
-    return _make(id, statement, value, bound, abs(float(value)) <= bound, note, fmt)
+    return _one(id, statement, near(value, bound, fmt), note)
 
 
 def also(claim, holds=True, measured=None):
