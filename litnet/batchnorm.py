@@ -12,6 +12,7 @@ import numpy as np
 
 from ._checks import check_array, check_float_dtype, check_grad, check_int, require_forward
 from .module import Module
+from .moments import moments
 from .parameter import Parameter
 
 
@@ -25,6 +26,13 @@ def feature_sums(a, axes):
     if a.ndim == 2:
         return np.ones(a.shape[0], dtype=a.dtype) @ a
     return a.sum(axis=axes)
+
+
+def feature_means(a):
+    """Mean of a (N, C) or (N, C, L) array ``a`` per feature: shape (1, C) or (1, C, 1)."""
+    axes = (0,) if a.ndim == 2 else (0, 2)
+    keep = (1, a.shape[1]) + (1,) * (a.ndim - 2)
+    return (feature_sums(a, axes) / (a.size // a.shape[1])).reshape(keep)
 
 
 class BatchNorm1d(Module):
@@ -175,19 +183,15 @@ class BatchNorm1d(Module):
             if self.training and m < 2:
                 raise ValueError(f"BatchNorm1d: expected more than 1 value per feature when "
                                  f"training, got input of shape {x.shape}")
-            mean = feature_sums(x, axes) / m
-            xc = x - mean.reshape(shape)                   # centred
-            with np.errstate(over="ignore"):               # |x| ~ 1e20 in float32:
-                var = feature_sums(xc * xc, axes) / m      # biased: divides by m
-            if not np.isfinite(var).all():                 # the squares overflowed, so
-                var = feature_sums(np.square(xc, dtype=np.float64), axes) / m  # in float64
+            mean, xc, var = moments(self, x, feature_means)  # over the batch (and L)
+            mean, var = mean.ravel(), var.ravel()           # per feature: (C,)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean, var, m)
         else:
             xc = x - self.running_mean.reshape(shape)
             var = self._finite_running_var()
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype).reshape(shape)
-        xhat = np.multiply(xc, inv_std, out=xc)            # in place: xc is ours
+        xhat = np.multiply(xc, inv_std, out=xc).astype(x.dtype, copy=False)  # xc is ours
         self._cache = (xhat, inv_std, axes, shape, m, batch_stats)
         if not self.affine:
             return xhat

@@ -10,21 +10,6 @@ from .module import Module
 from .parameter import Parameter
 
 
-def _standardize(layer, groups):
-    """:func:`~litnet.layernorm.normalize` over the last axis of ``groups`` (N, G, D), in
-    ``groups``' dtype; where the variance overflows that dtype (x*x of float32 values near
-    1e20 does), again in float64, cast back. A clear error if float64 overflows too."""
-    with np.errstate(over="ignore", invalid="ignore"):       # checked below
-        xhat, inv_std = normalize(groups, (2,), layer.eps)
-        if np.all(inv_std > 0):                              # 0 or NaN: it overflowed
-            return xhat, inv_std
-        xhat, inv_std = normalize(groups.astype(np.float64), (2,), layer.eps)
-    if not np.all(inv_std > 0):
-        raise ValueError(f"{layer!r}: input too large to normalise (max |x| = "
-                         f"{np.abs(groups).max():.3g}, its square overflows float64)")
-    return xhat.astype(groups.dtype), inv_std.astype(groups.dtype)
-
-
 class GroupNorm(Module):
     r"""Group normalisation of a (N, C, \*) input, PyTorch semantics.
 
@@ -109,7 +94,7 @@ class GroupNorm(Module):
         x = check_array(self, x, features=self.num_channels,
                         dtype=None if self.weight is None else self.weight.dtype)
         groups = x.reshape(x.shape[0], self.num_groups, -1)     # (N, G, C/G * positions)
-        xhat, inv_std = _standardize(self, groups)
+        xhat, inv_std = normalize(groups, (2,), self.eps, self)
         xhat = xhat.reshape(x.shape)
         self._cache = (xhat, inv_std)
         if not self.affine:

@@ -11,18 +11,19 @@ import numpy as np
 
 from ._checks import check_array, check_grad, check_int, require_forward
 from .module import Module
+from .moments import moments
 from .parameter import Parameter
 
 
 # --8<-- [start:normalize]
-def normalize(x, axes, eps):
+def normalize(x, axes, eps, owner="normalize"):
     r"""Standardise ``x`` over ``axes``: :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`.
 
     :math:`\mu` and the biased variance :math:`\sigma^2` are taken over
-    ``axes`` (kept as size-1 axes so they broadcast). Where the squares of
-    :math:`x - \mu` overflow the dtype (:math:`|x| \sim 10^{20}` in float32) the
-    variance is taken in float64, so that :math:`1/\sqrt{\sigma^2+\epsilon}` and
-    :math:`\hat x` are still right.
+    ``axes`` (kept as size-1 axes so they broadcast) by :func:`~litnet.moments.moments`,
+    which retries in float64 where they overflow the dtype, so that
+    :math:`1/\sqrt{\sigma^2+\epsilon}` and :math:`\hat x` are still right; a
+    ValueError naming ``owner`` where float64 overflows too.
 
     Returns
     -------
@@ -37,13 +38,9 @@ def normalize(x, axes, eps):
     >>> xhat.tolist(), inv_std.ravel().tolist()
     ([[-1.0, 1.0], [-1.0, 1.0]], [1.0, 0.2])
     """
-    xc = x - x.mean(axis=axes, keepdims=True)
-    with np.errstate(over="ignore"):                   # |x| ~ 1e20 in float32
-        var = (xc * xc).mean(axis=axes, keepdims=True)  # biased: divides by the count
-    if not np.isfinite(var).all():                     # the squares overflowed
-        var = np.square(xc, dtype=np.float64).mean(axis=axes, keepdims=True)
+    _, xc, var = moments(owner, x, lambda a: a.mean(axis=axes, keepdims=True))
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-    return xc * inv_std, inv_std
+    return (xc * inv_std).astype(x.dtype, copy=False), inv_std
 
 
 def normalize_backward(dxhat, xhat, inv_std, axes):
@@ -152,7 +149,7 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: expected input of shape (N, ..., "
                              f"{', '.join(map(str, self.normalized_shape))}), got {x.shape}")
         axes = tuple(range(x.ndim - k, x.ndim))    # the last k axes of each sample
-        xhat, inv_std = normalize(x, axes, self.eps)
+        xhat, inv_std = normalize(x, axes, self.eps, self)
         self._cache = (xhat, inv_std, axes)
         y = xhat
         if self.weight is not None:

@@ -224,6 +224,28 @@ def test_huge_finite_float32_input_is_normalised_right(make, shape):
     assert np.isfinite(dx).all()
 
 
+@pytest.mark.parametrize("make", [lambda: ln.BatchNorm1d(2), lambda: ln.LayerNorm(2),
+                                  lambda: ln.GroupNorm(1, 2)], ids=["bn", "ln", "gn"])
+def test_float32_input_whose_sum_overflows_is_normalised_right(make):
+    """Near float32's largest value even the mean's sum overflows: float64 throughout."""
+    x = np.array([[3e38, 3e38], [2e38, -3e38]], np.float32)   # 3e38 + 3e38 > 3.4e38
+    y = make()(x)
+    ref = make().to(np.float64)(x.astype(np.float64))
+    assert y.dtype == np.float32 and np.abs(ref).max() > 0.5
+    np.testing.assert_allclose(y, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: ln.BatchNorm1d(2, dtype=np.float64), "BatchNorm1d"),
+    (lambda: ln.LayerNorm(2, dtype=np.float64), "LayerNorm"),
+    (lambda: ln.GroupNorm(1, 2, dtype=np.float64), "GroupNorm"),
+], ids=["bn", "ln", "gn"])
+def test_input_whose_square_overflows_float64_is_a_clear_error(make, name):
+    """Not the silent output beta that an infinite variance would give."""
+    with pytest.raises(ValueError, match=rf"{name}\(.*\): input too large to normalise"):
+        make()(np.array([[1e200, -1e200], [-1e200, 1e200]]))
+
+
 def test_batchnorm_running_var_beyond_float32_is_a_clear_error_in_eval():
     bn = ln.BatchNorm1d(4)
     bn(_huge((6, 4)))                              # training: right output, var ~ 1e40
