@@ -141,11 +141,18 @@ def _locked(path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _frozen(arg):
+    """A list argument as a tuple (hashable, and one cache entry for both)."""
+    return tuple(arg) if isinstance(arg, list) else arg
+
+
 def shared(fn):
     """Cache ``fn(...)`` in memory and, when ``LITNET_CACHE_DIR`` is set, on disk for
     other processes. The key is the full set of arguments, defaults filled in, so
-    ``f(1)`` and ``f(x=1)`` share one entry; arguments need a stable ``repr``. Every
-    array in the result is read-only, whether it was computed here or read from a file.
+    ``f(1)`` and ``f(x=1)`` share one entry; arguments need a stable ``repr``. A list
+    argument is passed on as a tuple, so ``f([1, 2])`` and ``f((1, 2))`` share one
+    entry too. Every array in the result is read-only, whether it was computed here or
+    read from a file.
 
     Examples
     --------
@@ -156,6 +163,11 @@ def shared(fn):
     ...     return {"n": n, "squares": np.arange(n) ** 2 + offset}
     >>> squares(4)["squares"].tolist(), squares(n=4, offset=0)["n"], calls
     ([0, 1, 4, 9], 4, [4])
+    >>> @shared
+    ... def total(sizes):
+    ...     return sum(sizes)
+    >>> total([1, 2]), total((1, 2))
+    (3, 3)
     """
     signature = inspect.signature(fn)
 
@@ -179,6 +191,7 @@ def shared(fn):
     def wrapper(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        return compute(bound.args, tuple(sorted(bound.kwargs.items())))
+        return compute(tuple(map(_frozen, bound.args)),
+                       tuple(sorted((k, _frozen(v)) for k, v in bound.kwargs.items())))
 
     return wrapper

@@ -130,12 +130,12 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_parameters(self, prefix=""):
-        """Yield ``(dotted_name, Parameter)`` for this module and its children."""
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+        """Yield ``(dotted_name, Parameter)`` for this module and its descendants, from
+        :meth:`named_modules` (a module reachable twice gives its parameters once)."""
+        for name, module in self.named_modules():
+            for attr, value in vars(module).items():
+                if isinstance(value, Parameter):
+                    yield prefix + (f"{name}.{attr}" if name else attr), value
 
     def parameters(self):
         """All parameters, in a stable order (a list)."""

@@ -196,3 +196,11 @@ def test_parameter_copies_and_checks():
     q.accumulate(np.ones(2, np.float64))                    # cast: grad keeps the dtype
     assert q.grad.dtype == np.float32
     assert repr(q) == "Parameter(shape=(2,), dtype=float32)"
+
+
+def test_a_shared_layer_gives_its_parameters_once():
+    """As torch.nn.Module: an optimizer must not step a shared weight twice."""
+    shared = ln.Linear(2, 2, rng=np.random.default_rng(0))
+    model = ln.Sequential(shared, ln.ReLU(), shared)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert len(model.parameters()) == 2

@@ -128,13 +128,9 @@ def train(n, *, residual, epochs=EPOCHS, seed=0):
     return tuple(float(v) for v in history.train_loss)
 
 
+@shared
 def training_losses(depths=DEPTHS, epochs=EPOCHS, seed=0):
     """The R17 curves; cached (one computation per build)."""
-    return _losses(tuple(int(n) for n in depths), int(epochs), int(seed))
-
-
-@shared
-def _losses(depths, epochs, seed):
     curves = {kind: tuple(train(n, residual=kind == "residual", epochs=epochs, seed=seed)
                           for n in depths) for kind in ("plain", "residual")}
     return Losses(tuple(6 * n + 2 for n in depths), curves["plain"], curves["residual"])

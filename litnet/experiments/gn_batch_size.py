@@ -153,6 +153,7 @@ def error_rate(kind, per_worker, *, epochs=EPOCHS, seed=0):
     return 1.0 - evaluate(model, x_test, y_test)[1]
 
 
+@shared
 def errors_by_batch_size(batch_sizes=BATCH_SIZES, epochs=EPOCHS, seed=0):
     """The R16 table; cached (one computation per build).
 
@@ -162,11 +163,6 @@ def errors_by_batch_size(batch_sizes=BATCH_SIZES, epochs=EPOCHS, seed=0):
     >>> r.batch_sizes, len(r.bn), 0 <= r.gn[0] <= 1
     ((32,), 1, True)
     """
-    return _errors(tuple(int(b) for b in batch_sizes), int(epochs), int(seed))
-
-
-@shared
-def _errors(batch_sizes, epochs, seed):
     table = {kind: tuple(error_rate(kind, b, epochs=epochs, seed=seed) for b in batch_sizes)
              for kind in ("bn", "gn")}
     return Result(batch_sizes, table["bn"], table["gn"], epochs)

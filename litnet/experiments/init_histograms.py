@@ -27,7 +27,7 @@ from ..diagnostics import record
 from ..linear import Linear
 from ..module import Sequential
 from . import plotting
-from .claim import Claim, also, within
+from .claim import all_of, also, ge, gt, le, lt, within
 
 #: initialiser name -> (label for tables and figures, weight initialiser)
 # --8<-- [start:inits]
@@ -45,6 +45,8 @@ INITS = {
 ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
 
 N_SAMPLES, WIDTH, DEPTH = 1000, 100, 5
+#: layers of the tanh stack of :func:`deep_tanh_variance`
+TANH_DEPTH = 10
 
 
 # --8<-- [start:build]
@@ -151,7 +153,7 @@ def glorot_variance(n=1000, seed=0):
 
 
 @cache
-def deep_tanh_variance(init_name="glorot_normal", depth=10, seed=0):
+def deep_tanh_variance(init_name="glorot_normal", depth=TANH_DEPTH, seed=0):
     r"""Variance of the activations (forward) and of the gradients (backward), per layer.
 
     A ``depth``-layer tanh stack of width 100 gets the standard-normal batch and,
@@ -225,48 +227,50 @@ def _histogram_claims():
 
     near0 = _per_layer(t, ("std1", "sigmoid"), "near0")
     near1 = _per_layer(t, ("std1", "sigmoid"), "near1")
-    out.append(Claim(
+    out.append(all_of(
         "R2.std1_sigmoid_saturates",
-        "std 1, sigmoid: every layer has more than 25 % of its activations in each tail",
-        "29–38 % in [0, 0.05], 35–38 % in (0.95, 1]",
-        f"{min(near0):.1f}–{max(near0):.1f} % and {min(near1):.1f}–{max(near1):.1f} %",
-        min(near0) > 25 and min(near1) > 25))
+        "std 1, sigmoid: every layer has more than {tail} % of its activations in each tail",
+        note="29–38 % in [0, 0.05], 35–38 % in (0.95, 1]",
+        measured=f"{min(near0):.1f}–{max(near0):.1f} % and {min(near1):.1f}–{max(near1):.1f} %",
+        tail=gt(min(min(near0), min(near1)), 25, ".0f")))
 
     std = _per_layer(t, ("std0.01", "sigmoid"), "std")
     mean = _per_layer(t, ("std0.01", "sigmoid"), "mean")
-    out.append(Claim(
+    out.append(all_of(
         "R2.std001_sigmoid_collapses",
-        "std 0.01, sigmoid: every unit outputs about 0.5 (std < 0.03 in every layer)",
-        "mean 0.50, std ≈ 0.012",
-        f"mean {min(mean):.3f}–{max(mean):.3f}, std {min(std):.4f}–{max(std):.4f}",
-        max(std) < 0.03 and all(abs(m - 0.5) < 0.01 for m in mean)))
+        "std 0.01, sigmoid: every unit outputs about 0.5 (std < {std} and mean within "
+        "{mean} of 0.5 in every layer)",
+        note="mean 0.50, std ≈ 0.012",
+        measured=f"mean {min(mean):.3f}–{max(mean):.3f}, std {min(std):.4f}–{max(std):.4f}",
+        std=lt(max(std), 0.03, ".2f"), mean=lt(max(abs(m - 0.5) for m in mean), 0.01, ".2f")))
 
     std = _per_layer(t, ("xavier", "sigmoid"), "std")
     tails = [max(s["near0"], s["near1"]) for s in t["xavier", "sigmoid"]]
-    out.append(Claim(
+    out.append(all_of(
         "R2.xavier_sigmoid_spread",
-        'book "Xavier", sigmoid: std within 0.1–0.25 and under 1 % in either tail, every layer',
-        "std 0.12–0.21, under 1 % near 0 or 1",
-        f"std {min(std):.3f}–{max(std):.3f}, tails ≤ {max(tails):.2f} %",
-        0.1 <= min(std) and max(std) <= 0.25 and max(tails) < 1))
+        'book "Xavier", sigmoid: std within {low}–{high} and under {tail} % in either tail, '
+        "every layer", note="std 0.12–0.21, under 1 % near 0 or 1",
+        measured=f"std {min(std):.3f}–{max(std):.3f}, tails ≤ {max(tails):.2f} %",
+        low=ge(min(std), 0.1, ".1f"), high=le(max(std), 0.25, ".2f"),
+        tail=lt(max(tails), 1, ".0f")))
 
     std = _per_layer(t, ("std1", "relu"), "std")
     growth = (std[-1] / std[0]) ** (1 / (len(std) - 1))
     expected = np.sqrt(WIDTH / 2)
-    out.append(Claim(
+    out.append(all_of(
         "R2.std1_relu_explodes",
-        "std 1, ReLU: the std grows by about √(n/2) ≈ 7.07 per layer (within 20 %)",
-        "≈ 7× per layer (5.9 → 17 700)",
-        f"×{growth:.2f} per layer ({std[0]:.1f} → {std[-1]:.0f})",
-        bool(abs(growth / expected - 1) < 0.2)))
+        f"std 1, ReLU: the std grows by about √(n/2) ≈ {expected:.2f} per layer "
+        "(within {off})", note="≈ 7× per layer (5.9 → 17 700)",
+        measured=f"×{growth:.2f} per layer ({std[0]:.1f} → {std[-1]:.0f})",
+        off=lt(abs(growth / expected - 1), 0.2, ".0%")))
 
     std = _per_layer(t, ("he", "relu"), "std")
-    out.append(Claim(
+    out.append(all_of(
         "R2.he_relu_stable",
-        "He, ReLU: the std stays within a factor 2 over the five layers",
-        "std 0.8–1.0 in all five layers",
-        f"std {min(std):.2f}–{max(std):.2f} (factor {max(std) / min(std):.2f})",
-        max(std) / min(std) < 2))
+        f"He, ReLU: the std stays within a factor {{factor}} over the {DEPTH} layers",
+        note="std 0.8–1.0 in all five layers",
+        measured=f"std {min(std):.2f}–{max(std):.2f} (factor {max(std) / min(std):.2f})",
+        factor=lt(max(std) / min(std), 2, ".0f")))
     return out
 
 
@@ -285,16 +289,18 @@ def _glorot_claims():
     small = deep_tanh_variance("std0.01")
     large = deep_tanh_variance("std1")
     ratios = g["forward_ratio"] + g["backward_ratio"]
-    out.append(Claim(
+    out.append(all_of(
         "R2.glorot_deep_tanh",
-        "Glorot, 10-layer tanh: forward and backward variance change by less than 3× per "
-        "layer (std 0.01: forward shrinks > 10× per layer; std 1: backward grows > 3× per layer)",
-        "Xavier keeps the activation and gradient variance roughly constant",
-        f"per-layer ratios {min(ratios):.2f}–{max(ratios):.2f}; std 0.01 forward "
-        f"≤ {max(small['forward_ratio']):.1e}, std 1 backward ≥ "
-        f"{min(large['backward_ratio']):.2f}",
-        1 / 3 < min(ratios) and max(ratios) < 3
-        and max(small["forward_ratio"]) < 0.1 and min(large["backward_ratio"]) > 3))
+        f"Glorot, {TANH_DEPTH}-layer tanh: forward and backward variance change "
+        "by less than {change}× per layer (std 0.01: forward shrinks > {shrink}× per layer; "
+        "std 1: backward grows > {grow}× per layer)",
+        note="Xavier keeps the activation and gradient variance roughly constant",
+        measured=f"per-layer ratios {min(ratios):.2f}–{max(ratios):.2f}; std 0.01 forward "
+                 f"≤ {max(small['forward_ratio']):.1e}, std 1 backward ≥ "
+                 f"{min(large['backward_ratio']):.2f}",
+        change=lt(max(max(ratios), 1 / min(ratios)), 3, ".0f"),
+        shrink=gt(1 / max(small["forward_ratio"]), 10, ".0f"),
+        grow=gt(min(large["backward_ratio"]), 3, ".0f")))
     return out
 
 

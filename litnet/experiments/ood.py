@@ -44,7 +44,7 @@ from ..cache import shared
 from ..diagnostics import record
 from ..losses import softmax
 from ..training import predict
-from .claim import Claim
+from .claim import Claim, all_of, ge, le
 from .plotting import figure, styled
 from .sigmoid_bn import digits, run
 
@@ -148,33 +148,38 @@ def claims():
             for net in ("bn_batch", "ln", "gn")}
     first_mismatch = m["bn"]["x5"]["mismatch"][0]
     return [
-        Claim("R9.bn_activation", "BN with running statistics: the last hidden layer's mean "
-              "activation is at least 3× the in-distribution value on digits × 5 and at least "
-              "1.5× on inverted digits",
-              "abnormally high unit activations on OOD data",
-              f"×5: {ratio('bn', 'x5'):.1f}×, inverted: {ratio('bn', 'inverted'):.1f}×",
-              ratio("bn", "x5") >= 3 and ratio("bn", "inverted") >= 1.5),
-        Claim("R9.bn_mismatch", "the first BN layer's input, standardised with the running "
-              "statistics, has std ≥ 3 on digits × 5 (≈ 1 on the test digits)",
-              "mismatched BN statistics",
-              f"{first_mismatch:.2f} (test digits {m['bn']['digits']['mismatch'][0]:.2f})",
-              bool(first_mismatch >= 3)),
-        Claim("R9.bn_confident", "BN with running statistics: mean confidence on inverted "
-              "digits and on digits × 5 within 0.1 of the test digits'",
-              "overconfident outputs on OOD data",
-              f"test {conf['bn']['digits']:.3f}, inverted {conf['bn']['inverted']:.3f}, "
-              f"×5 {conf['bn']['x5']:.3f}",
-              conf["bn"]["digits"] - min(conf["bn"]["inverted"], conf["bn"]["x5"]) <= 0.1),
-        Claim("R9.noise", "not every OOD input does it: on uniform noise the BN network's "
-              "activation stays within 1.5× of the test digits' and its confidence drops by "
-              "at least 0.2", "(beyond the note)",
-              f"activation {ratio('bn', 'noise'):.2f}×, confidence {conf['bn']['noise']:.3f}",
-              ratio("bn", "noise") <= 1.5 and conf["bn"]["digits"] - conf["bn"]["noise"] >= 0.2),
-        Claim("R9.renormalised", "with batch statistics, LayerNorm or GroupNorm the last "
-              "layer's activation on every OOD set is within 10 % of the test digits'",
-              "(comparison asked by the note's addendum)",
-              ", ".join(f"{NETWORKS[n]} {flat[n]:.1%}" for n in flat),
-              max(flat.values()) <= 0.10),
+        all_of("R9.bn_activation", "BN with running statistics: the last hidden layer's mean "
+               "activation is at least {x5}× the in-distribution value on digits × 5 and at "
+               "least {inverted}× on inverted digits",
+               note="abnormally high unit activations on OOD data",
+               measured=f"×5: {ratio('bn', 'x5'):.1f}×, inverted: {ratio('bn', 'inverted'):.1f}×",
+               x5=ge(ratio("bn", "x5"), 3, ".0f"),
+               inverted=ge(ratio("bn", "inverted"), 1.5, ".1f")),
+        all_of("R9.bn_mismatch", "the first BN layer's input, standardised with the running "
+               "statistics, has std ≥ {std} on digits × 5 (≈ 1 on the test digits)",
+               note="mismatched BN statistics",
+               measured=f"{first_mismatch:.2f} (test digits "
+                        f"{m['bn']['digits']['mismatch'][0]:.2f})",
+               std=ge(first_mismatch, 3, ".0f")),
+        all_of("R9.bn_confident", "BN with running statistics: mean confidence on inverted "
+               "digits and on digits × 5 within {drop} of the test digits'",
+               note="overconfident outputs on OOD data",
+               measured=f"test {conf['bn']['digits']:.3f}, inverted "
+                        f"{conf['bn']['inverted']:.3f}, ×5 {conf['bn']['x5']:.3f}",
+               drop=le(conf["bn"]["digits"] - min(conf["bn"]["inverted"], conf["bn"]["x5"]),
+                       0.1, ".1f")),
+        all_of("R9.noise", "not every OOD input does it: on uniform noise the BN network's "
+               "activation stays within {activation}× of the test digits' and its confidence "
+               "drops by at least {drop}", note="(beyond the note)",
+               measured=f"activation {ratio('bn', 'noise'):.2f}×, confidence "
+                        f"{conf['bn']['noise']:.3f}",
+               activation=le(ratio("bn", "noise"), 1.5, ".1f"),
+               drop=ge(conf["bn"]["digits"] - conf["bn"]["noise"], 0.2, ".1f")),
+        all_of("R9.renormalised", "with batch statistics, LayerNorm or GroupNorm the last "
+               "layer's activation on every OOD set is within {change} of the test digits'",
+               note="(comparison asked by the note's addendum)",
+               measured=", ".join(f"{NETWORKS[n]} {flat[n]:.1%}" for n in flat),
+               change=le(max(flat.values()), 0.10, ".0%")),
         Claim("R9.inverted_less_confident", "on inverted digits, batch statistics, LN and GN "
               "are each less confident than BN with running statistics",
               "(comparison asked by the note's addendum)",
@@ -182,12 +187,13 @@ def claims():
                         for n in ("bn", "bn_batch", "ln", "gn")),
               max(conf[n]["inverted"] for n in ("bn_batch", "ln", "gn"))
               < conf["bn"]["inverted"]),
-        Claim("R9.plain_too", "without any normalisation the ReLU network's activation also "
-              "grows at least 3× on digits × 5, with confidence at least the test digits'",
-              "(beyond the note: the growth is not BN's alone)",
-              f"{ratio('plain', 'x5'):.1f}×, confidence {conf['plain']['x5']:.3f} vs "
-              f"{conf['plain']['digits']:.3f}",
-              ratio("plain", "x5") >= 3 and conf["plain"]["x5"] >= conf["plain"]["digits"]),
+        all_of("R9.plain_too", "without any normalisation the ReLU network's activation also "
+               "grows at least {growth}× on digits × 5, with confidence at least the test "
+               "digits'", note="(beyond the note: the growth is not BN's alone)",
+               measured=f"{ratio('plain', 'x5'):.1f}×, confidence {conf['plain']['x5']:.3f} vs "
+                        f"{conf['plain']['digits']:.3f}",
+               holds=conf["plain"]["x5"] >= conf["plain"]["digits"],
+               growth=ge(ratio("plain", "x5"), 3, ".0f")),
     ]
 
 

@@ -18,7 +18,7 @@ from ..data import elongated_bowl
 from ..optim import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
 from ..parameter import Parameter
 from . import plotting
-from .claim import Claim
+from .claim import Claim, all_of, le, lt
 
 START, STEPS = (-7.0, 2.0), 30
 
@@ -155,22 +155,23 @@ def claims():
     eps = eps_effect()
     f_end = {n: float(elongated_bowl(p[n][-1])[0]) for n in p}
     return [
-        Claim("R3.end_points",
-              "litnet's SGD, Momentum, AdaGrad and Adam end where the book's code ends "
-              "(30 updates from (−7, 2)), within 1e−3",
-              book_ends, f"{ends} (largest difference {max(diff.values()):.1e})",
-              max(diff.values()) < 1e-3),
-        Claim("R3.path_lengths",
-              "the four paths have the book's lengths (to its two decimals)",
-              ", ".join(f"{BOOK_LENGTH[n]:.2f}" for n in BOOK),
-              ", ".join(f"{length[n]:.2f}" for n in BOOK),
-              all(abs(length[n] - BOOK_LENGTH[n]) <= 0.005 + 1e-9 for n in BOOK)),
-        Claim("R3.eps_placement",
-              "PyTorch's ε (placement and size) instead of the book's moves the AdaGrad "
-              "and Adam end points by less than 1e−5",
-              "AdaGrad ε = 1e−7; Adam ε = 1e−7 added to the uncorrected √v",
-              f"AdaGrad {eps['AdaGrad']:.1e}, Adam {eps['Adam']:.1e}",
-              max(eps.values()) < 1e-5),
+        all_of("R3.end_points",
+               "litnet's SGD, Momentum, AdaGrad and Adam end where the book's code ends "
+               f"({STEPS} updates from ({START[0]:g}, {START[1]:g})), within {{end}}",
+               note=book_ends, measured=f"{ends} (largest difference {max(diff.values()):.1e})",
+               end=lt(max(diff.values()), 1e-3, ".0e")),
+        all_of("R3.path_lengths",
+               "the four paths have the book's lengths (to its two decimals: within {half} "
+               "of them)", note=", ".join(f"{BOOK_LENGTH[n]:.2f}" for n in BOOK),
+               measured=", ".join(f"{length[n]:.2f}" for n in BOOK),
+               half=le(max(abs(length[n] - BOOK_LENGTH[n]) for n in BOOK), 0.005 + 1e-9,
+                       ".3f")),
+        all_of("R3.eps_placement",
+               "PyTorch's ε (placement and size) instead of the book's moves the AdaGrad "
+               "and Adam end points by less than {moved}",
+               note="AdaGrad ε = 1e−7; Adam ε = 1e−7 added to the uncorrected √v",
+               measured=f"AdaGrad {eps['AdaGrad']:.1e}, Adam {eps['Adam']:.1e}",
+               moved=lt(max(eps.values()), 1e-5, ".0e")),
         Claim("R3.nesterov",
               "extra: with Momentum's settings, Nesterov overshoots less: a shorter path "
               "ending lower on f",

@@ -152,7 +152,8 @@ def claims():
                          for v in VARIANTS)
     return [Claim(
         "R5.gap",
-        f"after {EPOCHS} epochs on 300 digits, weight decay (λ = 0.1) and dropout (p = 0.2) "
+        f"after {EPOCHS} epochs on {N_TRAIN} digits, weight decay (λ = {WEIGHT_DECAY:g}) and "
+        f"dropout (p = {DROPOUT:g}) "
         "each leave a smaller train–test accuracy gap than no regularisation",
         "weight decay keeps the weights small so that the network does not overfit; "
         "dropout does the same job (the book's ch. 6)",

@@ -31,12 +31,14 @@ from ..linear import Linear
 from ..losses import mse_loss
 from ..module import Sequential
 from ..residual import Residual
-from .claim import Claim, at_least
+from .claim import Claim, all_of, at_least, le
 
 X, TARGET = 0.5, 1.0
 NOTE_WEIGHTS = {"w1": 0.2, "w2": 0.1, "w3": 0.1, "w_r": 0.1}
 #: R1's bound on dL/dw1 residual / plain
 GAIN_MIN = 10.0
+#: significant digits at which every cell of the R1 table is compared with the note's
+DIGITS = 4
 
 
 def scalar(w):
@@ -215,6 +217,17 @@ def significant(v, digits=4):
     return float(f"{v:.{digits - 1}e}")
 
 
+#: the two path terms of dL/dw1 as the note prints them (fewer digits than its table)
+NOTE_VIA_SKIP, NOTE_VIA_H2 = "-0.00295", "-0.000074"
+
+
+def _at_note_rounding(id, path, value, note):
+    """``value`` rounded to as many decimals as the note prints equals the note's."""
+    decimals = len(note.split(".")[1])
+    return Claim(id, f"dL/dw1 {path}, at the note's rounding ({decimals} decimals)", note,
+                 f"{value:.{decimals}f}", round(value, decimals) == float(note))
+
+
 def claims():
     """Every cell of the R1 table, the note's own rounding, and the conclusion.
 
@@ -232,21 +245,21 @@ def claims():
             value = measured[label]
             out.append(Claim(
                 f"R1.{_IDS[label]}_{scenario}",
-                f"{label} in the {scenario} network (4 significant digits)",
-                note, f"{value:#.4g}", significant(value) == significant(float(note))))
+                f"{label} in the {scenario} network ({DIGITS} significant digits)", note,
+                f"{value:#.{DIGITS}g}",
+                significant(value, DIGITS) == significant(float(note), DIGITS)))
     res, plain = both["residual"], both["plain"]
     # The note prints the two terms as -0.00295 - 0.000074: fewer digits than the table.
-    out.append(Claim("R1.note_via_skip", "dL/dw1 through the skip, at the note's rounding "
-                     "(5 decimals)", "-0.00295", f"{res.grad_w1_skip:.5f}",
-                     round(res.grad_w1_skip, 5) == -0.00295))
-    out.append(Claim("R1.note_via_h2", "dL/dw1 through h2, at the note's rounding "
-                     "(6 decimals)", "-0.000074", f"{res.grad_w1_main:.6f}",
-                     round(res.grad_w1_main, 6) == -0.000074))
+    out.append(_at_note_rounding("R1.note_via_skip", "through the skip", res.grad_w1_skip,
+                                 NOTE_VIA_SKIP))
+    out.append(_at_note_rounding("R1.note_via_h2", "through h2", res.grad_w1_main, NOTE_VIA_H2))
     total = res.grad_w1_main + res.grad_w1_skip
-    out.append(Claim("R1.paths_sum", "the two path terms add up to the full dL/dw1 "
-                     "(relative difference < 1e-12)", "-0.00295 - 0.000074",
-                     f"({res.grad_w1_main:#.4g}) + ({res.grad_w1_skip:#.4g}) = {total:#.4g}",
-                     abs(total - res.grad_w1) <= 1e-12 * abs(res.grad_w1)))
+    out.append(all_of("R1.paths_sum", "the two path terms add up to the full dL/dw1 "
+                      "(relative difference at most {rel})",
+                      note=f"{NOTE_VIA_SKIP} - {NOTE_VIA_H2.lstrip('-')}",
+                      measured=f"({res.grad_w1_main:#.4g}) + ({res.grad_w1_skip:#.4g}) = "
+                               f"{total:#.4g}",
+                      rel=le(abs(total - res.grad_w1) / abs(res.grad_w1), 1e-12, ".0e")))
     out.append(at_least("R1.skip_keeps_gradient", "the skip makes dL/dw1 at least {bound}x "
                         "larger than in the plain network", res.grad_w1 / plain.grad_w1,
                         GAIN_MIN, note="plain gradients shrink quickly toward the first "
