@@ -3,10 +3,12 @@
 ``reproduce`` re-runs the experiments behind the study notes' claims
 (``litnet.experiments.REGISTRY``; all of them without arguments) and prints
 one line per claim: its id, the note's value, litnet's value and whether the
-claim holds. ``--json`` prints a list of objects instead, each with ``id``
+claim holds. The reproductions run in ``--jobs`` processes (one per core by
+default), which share their trained networks through a cache folder.
+``--json`` prints a list of objects instead, each with ``id``
 (``"R6.bn_accuracy"``), ``reproduction`` (``"R6"``), ``statement``, ``note``,
 ``measured``, ``value``, ``bound`` and ``passed``. While it runs, a line per
-reproduction goes to stderr, only when stderr is a terminal.
+finished reproduction goes to stderr, only when stderr is a terminal.
 
 Exit status: 0 when every claim holds, 1 when one fails, 2 for an unknown
 reproduction (or a malformed command line). ``python -m litnet`` is the same
@@ -16,11 +18,14 @@ command. Results are cached like the site's (``LITNET_CACHE_DIR``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .experiments import REGISTRY, claims_for
 from .table import Table
@@ -52,26 +57,56 @@ def _finite_or_none(x):
     return x if math.isfinite(x) else None     # JSON has no NaN or inf
 
 
-def reproduce(keys=None, *, progress=None):
+def _records(key):
+    """The records of reproduction ``key`` (what one worker process computes)."""
+    return [claim_record(c) for c in claims_for(key)]
+
+
+@contextlib.contextmanager
+def _shared_results():
+    """A cache folder for the worker processes, so that they share trained networks
+    (R8 and R9 reuse R6's, for one); a temporary one unless ``LITNET_CACHE_DIR`` is set."""
+    if os.environ.get("LITNET_CACHE_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="litnet-reproduce-") as folder:
+        os.environ["LITNET_CACHE_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["LITNET_CACHE_DIR"]
+
+
+def reproduce(keys=None, *, progress=None, jobs=1):
     """Run the reproductions ``keys`` (all by default) and return their claims' records.
 
-    ``progress`` is a stream for one line per reproduction (None: silent).
+    ``jobs`` worker processes run them side by side (1: here, one after another);
+    the records come back in the order of ``keys`` either way. ``progress`` is a
+    stream for one line per reproduction as it finishes (None: silent).
     """
     keys = _ordered(REGISTRY) if not keys else keys
-    records = []
-    for i, key in enumerate(keys, 1):
-        start = time.perf_counter()
-        if progress is not None:
-            progress.write(f"[{i}/{len(keys)}] {key} ({REGISTRY[key].rsplit('.', 1)[-1]}) ...")
-            progress.flush()
-        found = [claim_record(c) for c in claims_for(key)]
-        records.extend(found)
-        if progress is not None:
-            failed = sum(not r["passed"] for r in found)
-            progress.write(f" {len(found)} claims, {failed} failed, "
-                           f"{time.perf_counter() - start:.1f} s\n")
-            progress.flush()
-    return records
+    start, done = time.perf_counter(), {}
+    if jobs == 1:
+        for key in keys:
+            done[key] = _records(key)
+            _report(progress, key, done, len(keys), start)
+        return [r for key in keys for r in done[key]]
+    with _shared_results(), ProcessPoolExecutor(min(jobs, len(keys))) as pool:
+        running = {pool.submit(_records, key): key for key in keys}
+        for future in as_completed(running):
+            done[running[future]] = future.result()
+            _report(progress, running[future], done, len(keys), start)
+    return [r for key in keys for r in done[key]]
+
+
+def _report(progress, key, done, total, start):
+    if progress is None:
+        return
+    failed = sum(not r["passed"] for r in done[key])
+    progress.write(f"[{len(done)}/{total}] {key} ({REGISTRY[key].rsplit('.', 1)[-1]}): "
+                   f"{len(done[key])} claims, {failed} failed, "
+                   f"{time.perf_counter() - start:.1f} s\n")
+    progress.flush()
 
 
 def table(records):
@@ -90,6 +125,8 @@ def _parser():
                      help=f"reproductions to run ({', '.join(_ordered(REGISTRY))}); "
                      "default: all")
     run.add_argument("--json", action="store_true", help="print a JSON list of the claims")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                     help="worker processes (default: one per core)")
     return parser
 
 
@@ -119,7 +156,8 @@ def main(argv=None):
         return 2
     _one_blas_thread(argv)
     progress = sys.stderr if sys.stderr.isatty() else None
-    records = reproduce(list(dict.fromkeys(keys)), progress=progress)
+    records = reproduce(list(dict.fromkeys(keys)), progress=progress,
+                        jobs=max(1, args.jobs))
     if args.json:
         print(json.dumps(records, indent=2, allow_nan=False))
     else:

@@ -82,8 +82,16 @@ def test_a_failing_claim_exits_with_1_and_progress_goes_to_a_terminal(monkeypatc
 def test_without_arguments_every_reproduction_runs(monkeypatch):
     ran = []
     monkeypatch.setattr(cli, "claims_for", lambda key: ran.append(key) or [])
-    assert cli.main(["reproduce"]) == 0
+    assert cli.main(["reproduce", "--jobs", "1"]) == 0
     assert ran == sorted(REGISTRY, key=lambda k: int(k[1:]))
+
+
+def test_worker_processes_give_the_records_of_one_process_in_order():
+    one = run("reproduce", "R3", "R1", "--json", "--jobs", "1")
+    two = run("reproduce", "R3", "R1", "--json", "--jobs", "2")
+    assert one.returncode == two.returncode == 0
+    assert json.loads(two.stdout) == json.loads(one.stdout)
+    assert json.loads(one.stdout)[0]["reproduction"] == "R3"
 
 
 def test_the_console_script():
