@@ -36,19 +36,17 @@ def _ordered(keys):
 
 
 def claim_record(claim):
-    """One claim as a plain dict (what ``--json`` prints for it)."""
-    value = getattr(claim, "value", None)
-    bound = getattr(claim, "bound", None)
+    """One :class:`~litnet.experiments.claim.Claim` as a plain dict (what ``--json`` prints)."""
     return {
         "id": claim.id,
-        "reproduction": getattr(claim, "reproduction", claim.id.split(".", 1)[0]),
-        "statement": getattr(claim, "statement", getattr(claim, "text", "")),
+        "reproduction": claim.reproduction,
+        "statement": claim.statement,
         "note": claim.note,
         "measured": claim.measured,
         # the number compared with the bound; litnet's value as text if the claim has none
-        "value": claim.measured if value is None else _finite_or_none(value),
-        "bound": None if bound is None else _finite_or_none(bound),
-        "passed": bool(getattr(claim, "passed", getattr(claim, "holds", False))),
+        "value": claim.measured if claim.value is None else _finite_or_none(claim.value),
+        "bound": None if claim.bound is None else _finite_or_none(claim.bound),
+        "passed": bool(claim.passed),
     }
 
 
