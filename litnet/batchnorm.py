@@ -208,7 +208,8 @@ class BatchNorm1d(Module):
         else:
             p = self.momentum
         unbiased = var * (m / (m - 1))
-        self.running_mean = (1 - p) * self.running_mean + p * mean
+        self.running_mean = ((1 - p) * self.running_mean + p * mean).astype(
+            self.running_mean.dtype)                # mean is float64 after a retry
         with np.errstate(over="ignore"):           # a variance beyond the dtype: inf
             self.running_var = ((1 - p) * self.running_var + p * unbiased).astype(
                 self.running_var.dtype)

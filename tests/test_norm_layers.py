@@ -252,3 +252,14 @@ def test_batchnorm_running_var_beyond_float32_is_a_clear_error_in_eval():
     assert np.isinf(bn.running_var).any()          # not representable in float32
     with pytest.raises(ValueError, match="BatchNorm1d: running_var is not finite"):
         bn.eval()(np.ones((2, 4), np.float32))
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: ln.BatchNorm1d(4), (6, 4)),
+                                         (lambda: ln.BatchNorm2d(4), (6, 4, 2, 2))],
+                         ids=["bn1d", "bn2d"])
+def test_running_stats_keep_their_dtype_after_a_float64_retry(make, shape):
+    bn = make()
+    bn(_huge(shape))                               # moments retried in float64
+    assert bn.running_mean.dtype == np.float32 and bn.running_var.dtype == np.float32
+    expected = (0.1 * _huge(shape).astype(np.float64).mean(axis=(0, *range(2, len(shape)))))
+    np.testing.assert_allclose(bn.running_mean, expected.astype(np.float32), rtol=1e-6)
