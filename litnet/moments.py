@@ -19,7 +19,6 @@ def _centred(x, mean_over):
     return mean, xc, mean_over(xc * xc)            # biased: divides by the count
 
 
-
 def moments(owner, x, mean_over):
     r"""The mean of ``x``, ``x`` centred on it, and the biased variance.
 
@@ -43,5 +42,5 @@ def moments(owner, x, mean_over):
     if np.isfinite(var).all():
         return mean, xc, var
     raise ValueError(f"{_who(owner)}: input too large to normalise (max |x| = "
-                     f"{np.abs(x).max():.3g}, its square overflows float64)")
+                     f"{np.abs(x).max():.3g}, its variance overflows float64)")
 # --8<-- [end:moments]

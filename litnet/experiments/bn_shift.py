@@ -172,8 +172,8 @@ def claims():
         all_of("R7.peak_moves", "std-1 weights, with BN: the histogram's tallest bin starts at "
                "least {below} below 0 and is within one bin ({bin}) of 0 at every epoch "
                f"from 1 to {EPOCHS}", note="moves from about −5 to 0",
-               measured=f"peak at {mode_bn[0]:+.2f} before training, then "
-                        f"{', '.join(sorted({f'{v:+.2f}' for v in mode_bn[1:]}))}",
+               measured=f"peak at {mode_bn[0]:+.2f} before training, between "
+                        f"{min(mode_bn[1:]):+.2f} and {max(mode_bn[1:]):+.2f} at epochs 1–{EPOCHS}",
                below=ge(-mode_bn[0], 3, ".0f"), bin=le(np.abs(mode_bn[1:]).max(), 0.5, ".1f")),
         at_least("R7.plain_stays", "std-1 weights, no BN: the median keeps at least {bound} of "
                  f"its starting offset after {EPOCHS} epochs", kept, KEPT_MIN,
@@ -181,13 +181,14 @@ def claims():
         at_least("R7.unit_spread", "std-1 weights, untrained: the centres of the last hidden "
                  "layer's 100 units (each unit's mean input over the test digits) spread with "
                  "a std of at least {bound}, so a centre of −5 is ordinary for one unit",
-                 unit_centres().centre.std(), UNIT_SPREAD_MIN, note="starts near −5",
+                 unit_centres().centre.std(), UNIT_SPREAD_MIN,
+                 note="starts near −5 (here: one unit's, or one draw's, centre)",
                  fmt=".1f"),
         all_of("R7.no_minus_five", "the starting centre is set by the random draw, not by the "
                f"architecture: over {len(seeds.median)} seeds of the std-1 network the medians "
                "average within ±{mean} of 0 and the peaks lie on both sides of 0, none below "
                "−{floor}; in R6's setting the median starts at most {r6} from 0",
-               note="starts near −5",
+               note="starts near −5 (here: not a property of BN or of the network)",
                measured=f"medians: mean {seeds.median.mean():+.2f}, {seeds.median.min():+.2f} "
                         f"to {seeds.median.max():+.2f}; peaks {seeds.mode.min():+.2f} to "
                         f"{seeds.mode.max():+.2f}; R6 setting {r6_start:+.2f}",

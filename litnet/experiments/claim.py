@@ -79,7 +79,27 @@ class Check:
     fmt: str = ".3g"
 
     def __format__(self, spec):
-        return format(self.bound, spec or self.fmt)
+        spec = spec or self.fmt
+        return power_of_ten(self.bound) if spec == "x10" else format(self.bound, spec)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(x, digits=1):
+    """``x`` written for prose as a power of ten (a check's format ``"x10"``).
+
+    >>> power_of_ten(1e-12), power_of_ten(2e-5), power_of_ten(0.001), power_of_ten(0.0)
+    ('10⁻¹²', '2 × 10⁻⁵', '10⁻³', '0')
+    >>> power_of_ten(-3.14e-7, digits=2)
+    '−3.1 × 10⁻⁷'
+    """
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    mantissa = mantissa.replace("-", "−")
+    return power if mantissa == "1" else f"{mantissa} × {power}"
 
 
 def _check(value, bound, holds, fmt):
@@ -133,8 +153,9 @@ def all_of(id, statement, *, note, measured, holds=True, **checks):
 
 
 def _one(id, statement, check, note):
-    return all_of(id, statement, note=note, measured=format(check.value, check.fmt),
-                  bound=check)
+    measured = (power_of_ten(check.value, 2) if check.fmt == "x10"
+                else format(check.value, check.fmt))
+    return all_of(id, statement, note=note, measured=measured, bound=check)
 
 
 def at_least(id, statement, value, bound, *, note, fmt=".3g"):

@@ -218,14 +218,14 @@ def claims():
         at_most("R13.ratio_plain", f"plain {DEPTH}-layer sigmoid network: ||dL/dW_1|| / "
                 f"||dL/dW_{DEPTH}|| is at most {{bound}} (the gradient vanishes toward the "
                 "input)", p.plain.ratio, PLAIN_RATIO_MAX,
-                note="the gradient shrinks toward the first layers", fmt=".0e"),
+                note="the gradient shrinks toward the first layers", fmt="x10"),
         within("R13.ratio_residual", f"residual network: log10 of ||dL/dW_1|| / "
                f"||dL/dW_{DEPTH}|| within {{bound}} of 0 (a factor 100 of 1)",
                math.log10(p.residual.ratio), RESIDUAL_DECADES,
                note="skip connections keep the gradient", fmt=".2g"),
-        at_least("R13.ratio_gap", "the plain ratio is at least {bound}x smaller than the "
+        at_least("R13.ratio_gap", "the plain ratio is at least {bound}× smaller than the "
                  "residual ratio", p.residual.ratio / p.plain.ratio, GAP_MIN,
-                 note="the difference is much clearer at about 40 layers", fmt=".0e"),
+                 note="the difference is much clearer at about 40 layers", fmt="x10"),
         within("R13.plain_stuck", f"after {EPOCHS} epochs the plain network's training loss "
                "is still within {bound} of chance, ln 10", plain - math.log(10), STUCK_TOL,
                note="(beyond the note)", fmt=".2g"),

@@ -290,14 +290,14 @@ def _mlp_claims():
         also(at_least(
             "R12.clip_trains",
             "with clip_norm = 1 every loss stays finite, the training loss falls below 1/5 of "
-            "its initial value and the test accuracy reaches ≥ {bound} (chance: 10 %)",
+            "its initial value and the test accuracy reaches ≥ {bound} (chance: 10%)",
             clipped.val_acc[-1], 0.5, note="gradient clipping fixes exploding gradients",
             fmt=".0%"),
             clipped.diverged is None and finite
             and clipped.train_loss[-1] < clipped.train_loss[0] / 5,
             f"train loss {clipped.train_loss[0]:.2g} → {clipped.train_loss[-1]:.2g}; "
-            f"test accuracy {100 * clipped.val_acc[0]:.0f} % → "
-            f"{100 * clipped.val_acc[-1]:.0f} %; gradient norms before clipping "
+            f"test accuracy {100 * clipped.val_acc[0]:.0f}% → "
+            f"{100 * clipped.val_acc[-1]:.0f}%; gradient norms before clipping "
             f"{min(clipped.grad_norm):.1e}–{max(clipped.grad_norm):.1e}"),
         also(at_least(
             "R12.he_reference",
@@ -305,7 +305,7 @@ def _mlp_claims():
             "≥ {bound}): clipping bounds the steps, the initialisation removes the cause",
             he.val_acc[-1], 0.85, note="(beyond the note: chapter 2)", fmt=".0%"),
             he.diverged is None,
-            f"test accuracy {100 * he.val_acc[-1]:.1f} %, train loss "
+            f"test accuracy {100 * he.val_acc[-1]:.1f}%, train loss "
             f"{he.train_loss[0]:.2f} → {he.train_loss[-1]:.3f}"),
     ]
 
@@ -321,7 +321,7 @@ def _lstm_claims():
             f"an LSTM with {LSTM_SCALE:g}× PyTorch's recurrent weights, SGD (lr {LSTM_LR:g}) "
             f"without clipping: the loss grows at least {{bound}}-fold in {LSTM_STEPS} steps",
             lstm_growth, 1e6, note="LSTMs explode too: clipping is standard for them",
-            fmt=".0e"),
+            fmt="x10"),
             measured=f"loss {lstm['no_clip']['loss'][0]:.2f} → "
                      f"{lstm['no_clip']['loss'][-1]:.1e}; largest gradient norm "
                      f"{lstm['no_clip']['grad_norm'].max():.1e}"),

@@ -207,7 +207,7 @@ def claims():
                 "workers of 2 images changes its gradient by at most {bound} (relative, "
                 "float64): GN does not depend on the batch size", split_difference("gn"),
                 1e-12, note="GN's computation is independent of batch sizes (Wu & He)",
-                fmt=".0e"),
+                fmt="x10"),
         at_least("R16.bn_split_dependent", "BatchNorm2d: the same split changes its gradient "
                  "by at least {bound} (relative)", split_difference("bn"), 0.1,
                  note="BN's statistics come from the images of one worker (Wu & He)",

@@ -47,6 +47,7 @@ ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
 N_SAMPLES, WIDTH, DEPTH = 1000, 100, 5
 #: layers of the tanh stack of :func:`deep_tanh_variance`
 TANH_DEPTH = 10
+GLOROT_TALL = (1000, 250)     # (out_features, in_features): fan_avg 625, fan_in 250
 
 
 # --8<-- [start:build]
@@ -131,11 +132,12 @@ def stats_table(seed=0):
 
 
 @cache
-def glorot_variance(n=1000, seed=0):
-    r"""Empirical variance of Glorot-initialised ``(n, n)`` weights times :math:`n_\text{avg}`.
+def glorot_variance(shape=(1000, 1000), seed=0):
+    r"""Empirical variance of Glorot-initialised weights of ``shape`` times :math:`n_\text{avg}`.
 
     Both should be 1: normal with variance :math:`1/n_\text{avg}`, uniform on
-    :math:`\pm\sqrt{3/n_\text{avg}}` (variance :math:`\text{bound}^2/3`).
+    :math:`\pm\sqrt{3/n_\text{avg}}` (variance :math:`\text{bound}^2/3`), where
+    :math:`n_\text{avg} = (n_\text{in} + n_\text{out})/2`.
 
     Examples
     --------
@@ -144,10 +146,10 @@ def glorot_variance(n=1000, seed=0):
     True
     """
     rng = np.random.default_rng(seed)
-    fan_avg = n                       # (n_in + n_out) / 2 for a square matrix
+    fan_avg = (shape[0] + shape[1]) / 2
     out = {}
     for name, fn in (("normal", init.xavier_normal), ("uniform", init.xavier_uniform)):
-        w = fn((n, n), rng=rng, dtype=np.float64)
+        w = fn(shape, rng=rng, dtype=np.float64)
         out[name] = float(w.var() * fan_avg)
     return out
 
@@ -229,9 +231,9 @@ def _histogram_claims():
     near1 = _per_layer(t, ("std1", "sigmoid"), "near1")
     out.append(all_of(
         "R2.std1_sigmoid_saturates",
-        "std 1, sigmoid: every layer has more than {tail} % of its activations in each tail",
-        note="29–38 % in [0, 0.05], 35–38 % in (0.95, 1]",
-        measured=f"{min(near0):.1f}–{max(near0):.1f} % and {min(near1):.1f}–{max(near1):.1f} %",
+        "std 1, sigmoid: every layer has more than {tail}% of its activations in each tail",
+        note="29–38% in [0, 0.05], 35–38% in (0.95, 1]",
+        measured=f"{min(near0):.1f}–{max(near0):.1f}% and {min(near1):.1f}–{max(near1):.1f}%",
         tail=gt(min(min(near0), min(near1)), 25, ".0f")))
 
     std = _per_layer(t, ("std0.01", "sigmoid"), "std")
@@ -248,9 +250,9 @@ def _histogram_claims():
     tails = [max(s["near0"], s["near1"]) for s in t["xavier", "sigmoid"]]
     out.append(all_of(
         "R2.xavier_sigmoid_spread",
-        'book "Xavier", sigmoid: std within {low}–{high} and under {tail} % in either tail, '
-        "every layer", note="std 0.12–0.21, under 1 % near 0 or 1",
-        measured=f"std {min(std):.3f}–{max(std):.3f}, tails ≤ {max(tails):.2f} %",
+        'book "Xavier", sigmoid: std within {low}–{high} and under {tail}% in either tail, '
+        "every layer", note="std 0.12–0.21, under 1% near 0 or 1",
+        measured=f"std {min(std):.3f}–{max(std):.3f}, tails ≤ {max(tails):.2f}%",
         low=ge(min(std), 0.1, ".1f"), high=le(max(std), 0.25, ".2f"),
         tail=lt(max(tails), 1, ".0f")))
 
@@ -259,7 +261,7 @@ def _histogram_claims():
     expected = np.sqrt(WIDTH / 2)
     out.append(all_of(
         "R2.std1_relu_explodes",
-        f"std 1, ReLU: the std grows by about √(n/2) ≈ {expected:.2f} per layer "
+        f"std 1, ReLU: the std grows by a factor of about √(n/2) ≈ {expected:.2f} per layer "
         "(within {off})", note="≈ 7× per layer (5.9 → 17 700)",
         measured=f"×{growth:.2f} per layer ({std[0]:.1f} → {std[-1]:.0f})",
         off=lt(abs(growth / expected - 1), 0.2, ".0%")))
@@ -277,13 +279,18 @@ def _histogram_claims():
 def _glorot_claims():
     """R2's claims on Glorot's variance rule."""
     out = []
-    v = glorot_variance()
-    err = max(abs(v["normal"] - 1), abs(v["uniform"] - 1))
+    shapes = ((1000, 1000), GLOROT_TALL)
+    v = {shape: glorot_variance(shape) for shape in shapes}
+    err = max(abs(x - 1) for per in v.values() for x in per.values())
     out.append(also(within(
         "R2.glorot_variance",
-        "Glorot weights on a 1000×1000 matrix have variance 1/fan_avg within {bound}",
-        err, 0.02, note="Var W = 1/n_avg = 2/(n_in + n_out)", fmt=".0%"),
-        measured=f"Var·n_avg = {v['normal']:.4f} (normal), {v['uniform']:.4f} (uniform)"))
+        f"Glorot weights on a 1000×1000 and a {GLOROT_TALL[0]}×{GLOROT_TALL[1]} matrix have "
+        "variance 1/fan_avg within {bound} (on the second, the book's 1/fan_in is "
+        f"{sum(GLOROT_TALL) / 2 / GLOROT_TALL[1]:g}× larger)",
+        err, 0.02, note="“σ² = 1/fan_avg” (normal), “r = sqrt(3/fan_avg)” (uniform); "
+        "note 003 names the first Xavier's, the second Glorot's", fmt=".0%"),
+        measured="; ".join(f"{a}×{b}: Var·fan_avg = {v[a, b]['normal']:.4f} (normal), "
+                           f"{v[a, b]['uniform']:.4f} (uniform)" for a, b in shapes)))
 
     g = deep_tanh_variance("glorot_normal")
     small = deep_tanh_variance("std0.01")
@@ -294,7 +301,8 @@ def _glorot_claims():
         f"Glorot, {TANH_DEPTH}-layer tanh: forward and backward variance change "
         "by less than {change}× per layer (std 0.01: forward shrinks > {shrink}× per layer; "
         "std 1: backward grows > {grow}× per layer)",
-        note="Xavier keeps the activation and gradient variance roughly constant",
+        note="Xavier keeps the activation and gradient variance roughly constant (note 003's "
+             "“Xavier”: Glorot's normal rule)",
         measured=f"per-layer ratios {min(ratios):.2f}–{max(ratios):.2f}; std 0.01 forward "
                  f"≤ {max(small['forward_ratio']):.1e}, std 1 backward ≥ "
                  f"{min(large['backward_ratio']):.2f}",

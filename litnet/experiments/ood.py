@@ -151,18 +151,18 @@ def claims():
         all_of("R9.bn_activation", "BN with running statistics: the last hidden layer's mean "
                "activation is at least {x5}× the in-distribution value on digits × 5 and at "
                "least {inverted}× on inverted digits",
-               note="abnormally high unit activations on OOD data",
+               note="“abnormally high unit activations” (the survey note 001 quotes)",
                measured=f"×5: {ratio('bn', 'x5'):.1f}×, inverted: {ratio('bn', 'inverted'):.1f}×",
                x5=ge(ratio("bn", "x5"), 3, ".0f"),
                inverted=ge(ratio("bn", "inverted"), 1.5, ".1f")),
         all_of("R9.bn_mismatch", "the first BN layer's input, standardised with the running "
                "statistics, has std ≥ {std} on digits × 5 (≈ 1 on the test digits)",
-               note="mismatched BN statistics",
+               note="“mismatched BatchNorm statistics” (the same survey)",
                measured=f"{first_mismatch:.2f} (test digits "
                         f"{m['bn']['digits']['mismatch'][0]:.2f})",
                std=ge(first_mismatch, 3, ".0f")),
         all_of("R9.bn_confident", "BN with running statistics: mean confidence on inverted "
-               "digits and on digits × 5 within {drop} of the test digits'",
+               "digits and on digits × 5 at most {drop} below the test digits'",
                note="overconfident outputs on OOD data",
                measured=f"test {conf['bn']['digits']:.3f}, inverted "
                         f"{conf['bn']['inverted']:.3f}, ×5 {conf['bn']['x5']:.3f}",
@@ -175,14 +175,15 @@ def claims():
                         f"{conf['bn']['noise']:.3f}",
                activation=le(ratio("bn", "noise"), 1.5, ".1f"),
                drop=ge(conf["bn"]["digits"] - conf["bn"]["noise"], 0.2, ".1f")),
-        all_of("R9.renormalised", "with batch statistics, LayerNorm or GroupNorm the last "
-               "layer's activation on every OOD set is within {change} of the test digits'",
-               note="(comparison asked by the note's addendum)",
+        all_of("R9.renormalised", "BN with batch statistics, LayerNorm and GroupNorm: the "
+               "last hidden layer's mean activation on every OOD set is within {change} of "
+               "the test digits'",
+               note="(beyond the note: the reproduction list's comparison)",
                measured=", ".join(f"{NETWORKS[n]} {flat[n]:.1%}" for n in flat),
                change=le(max(flat.values()), 0.10, ".0%")),
         Claim("R9.inverted_less_confident", "on inverted digits, batch statistics, LN and GN "
               "are each less confident than BN with running statistics",
-              "(comparison asked by the note's addendum)",
+              "(beyond the note: the reproduction list's comparison)",
               ", ".join(f"{NETWORKS[n]} {conf[n]['inverted']:.3f}"
                         for n in ("bn", "bn_batch", "ln", "gn")),
               max(conf[n]["inverted"] for n in ("bn_batch", "ln", "gn"))

@@ -159,7 +159,7 @@ def claims():
                "litnet's SGD, Momentum, AdaGrad and Adam end where the book's code ends "
                f"({STEPS} updates from ({START[0]:g}, {START[1]:g})), within {{end}}",
                note=book_ends, measured=f"{ends} (largest difference {max(diff.values()):.1e})",
-               end=lt(max(diff.values()), 1e-3, ".0e")),
+               end=lt(max(diff.values()), 1e-3, "x10")),
         all_of("R3.path_lengths",
                "the four paths have the book's lengths (to its two decimals: within {half} "
                "of them)", note=", ".join(f"{BOOK_LENGTH[n]:.2f}" for n in BOOK),
@@ -171,7 +171,7 @@ def claims():
                "and Adam end points by less than {moved}",
                note="AdaGrad ε = 1e−7; Adam ε = 1e−7 added to the uncorrected √v",
                measured=f"AdaGrad {eps['AdaGrad']:.1e}, Adam {eps['Adam']:.1e}",
-               moved=lt(max(eps.values()), 1e-5, ".0e")),
+               moved=lt(max(eps.values()), 1e-5, "x10")),
         Claim("R3.nesterov",
               "extra: with Momentum's settings, Nesterov overshoots less: a shorter path "
               "ending lower on f",

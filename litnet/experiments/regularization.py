@@ -38,6 +38,7 @@ N_TRAIN, HIDDEN, DEPTH = 300, 100, 6
 LR, BATCH = 0.01, 100
 EPOCHS, EVAL_EVERY = 200, 5
 WEIGHT_DECAY, DROPOUT = 0.1, 0.2
+SEED = 0          # weights, data split and mini-batch order of the claim's runs
 
 #: variant -> (weight decay λ, dropout probability p)
 VARIANTS = {"plain": (0.0, 0.0), "weight decay": (WEIGHT_DECAY, 0.0),
@@ -65,7 +66,7 @@ def build(dropout=0.0, *, rng, batchnorm=False, n_in=64, n_out=10):
 
 
 @cache
-def data(seed=0):
+def data(seed=SEED):
     """300 training digits and the remaining 1497 as test set (a seeded shuffle)."""
     split = load_digits(rng=np.random.default_rng(seed), test_size=1797 - N_TRAIN)
     for a in split:
@@ -75,7 +76,7 @@ def data(seed=0):
 
 @shared
 # --8<-- [start:run]
-def curves(variant, epochs=EPOCHS, seed=0):
+def curves(variant, epochs=EPOCHS, seed=SEED):
     """Train and test accuracy every ``EVAL_EVERY`` epochs, from epoch 0.
 
     The initial weights come from the same seed for every variant (Dropout
@@ -118,7 +119,7 @@ def curves(variant, epochs=EPOCHS, seed=0):
 # --8<-- [end:run]
 
 
-def gaps(epochs=EPOCHS, seed=0):
+def gaps(epochs=EPOCHS, seed=SEED):
     """``{variant: final train accuracy − final test accuracy}``.
 
     Examples
@@ -131,7 +132,7 @@ def gaps(epochs=EPOCHS, seed=0):
 
 
 @plotting.styled
-def plot_curves(epochs=EPOCHS, seed=0, variants=(*VARIANTS, BATCHNORM)):
+def plot_curves(epochs=EPOCHS, seed=SEED, variants=(*VARIANTS, BATCHNORM)):
     """Figure: training and test accuracy over the epochs, one panel per variant."""
     fig, axes = plotting.figure(1, len(variants), width=8.0, height=3.0, sharey=True)
     for ax, variant in zip(axes, variants, strict=True):
@@ -148,14 +149,16 @@ def claims():
     g = gaps()
     final = {v: curves(v) for v in VARIANTS}
     measured = "; ".join(f"{v} {100 * final[v]['train_acc'][-1]:.1f} / "
-                         f"{100 * final[v]['test_acc'][-1]:.1f} % (gap {100 * g[v]:.1f})"
+                         f"{100 * final[v]['test_acc'][-1]:.1f}% (gap {100 * g[v]:.1f})"
                          for v in VARIANTS)
+    test = {v: final[v]["test_acc"][-1] for v in VARIANTS}
     return [Claim(
         "R5.gap",
-        f"after {EPOCHS} epochs on {N_TRAIN} digits, weight decay (λ = {WEIGHT_DECAY:g}) and "
-        f"dropout (p = {DROPOUT:g}) "
-        "each leave a smaller train–test accuracy gap than no regularisation",
+        f"one seed ({SEED}), after {EPOCHS} epochs on {N_TRAIN} digits: weight decay "
+        f"(λ = {WEIGHT_DECAY:g}) and dropout (p = {DROPOUT:g}) each leave a smaller "
+        "train–test accuracy gap than no regularisation, and each a lower test accuracy "
+        "too (the training accuracy falls more)",
         "weight decay keeps the weights small so that the network does not overfit; "
         "dropout does the same job (the book's ch. 6)",
         f"train / test: {measured}",
-        g["weight decay"] < g["plain"] and g["dropout"] < g["plain"])]
+        all(g[v] < g["plain"] and test[v] < test["plain"] for v in ("weight decay", "dropout")))]

@@ -254,14 +254,14 @@ def claims():
                                  NOTE_VIA_SKIP))
     out.append(_at_note_rounding("R1.note_via_h2", "through h2", res.grad_w1_main, NOTE_VIA_H2))
     total = res.grad_w1_main + res.grad_w1_skip
-    out.append(all_of("R1.paths_sum", "the two path terms add up to the full dL/dw1 "
-                      "(relative difference at most {rel})",
+    out.append(all_of("R1.paths_sum", "the two path terms (skip, then h2) add up to the "
+                      "full dL/dw1 (relative difference at most {rel})",
                       note=f"{NOTE_VIA_SKIP} - {NOTE_VIA_H2.lstrip('-')}",
-                      measured=f"({res.grad_w1_main:#.4g}) + ({res.grad_w1_skip:#.4g}) = "
+                      measured=f"({res.grad_w1_skip:#.4g}) + ({res.grad_w1_main:#.4g}) = "
                                f"{total:#.4g}",
-                      rel=le(abs(total - res.grad_w1) / abs(res.grad_w1), 1e-12, ".0e")))
-    out.append(at_least("R1.skip_keeps_gradient", "the skip makes dL/dw1 at least {bound}x "
+                      rel=le(abs(total - res.grad_w1) / abs(res.grad_w1), 1e-12, "x10")))
+    out.append(at_least("R1.skip_keeps_gradient", "the skip makes dL/dw1 at least {bound}× "
                         "larger than in the plain network", res.grad_w1 / plain.grad_w1,
                         GAIN_MIN, note="plain gradients shrink quickly toward the first "
-                        "layer, residual ones do not", fmt=".1f"))
+                        "layer, residual ones do not", fmt=".3g"))
     return out

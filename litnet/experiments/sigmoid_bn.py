@@ -327,9 +327,9 @@ def claims():
     return [
         at_most("R6.sigmoid_plain", f"deep sigmoid network without BN: test accuracy after "
                 f"{EPOCHS} epochs at most {{bound}} (chance is 10%)",
-                r["sigmoid", "none"].final_acc, PLAIN_MAX, note="≈ 11 %", fmt=".1%"),
+                r["sigmoid", "none"].final_acc, PLAIN_MAX, note="≈ 11%", fmt=".1%"),
         at_least("R6.sigmoid_bn", "the same network with BN before each sigmoid: at least "
-                 "{bound}", r["sigmoid", "bn"].final_acc, BN_MIN, note="94.4 %", fmt=".1%"),
+                 "{bound}", r["sigmoid", "bn"].final_acc, BN_MIN, note="94.4%", fmt=".1%"),
         within("R6.relu_bn", "ReLU (He init): test accuracy with and without BN within "
                "{bound} of each other", relu_bn - relu, RELU_GAP, note="little difference",
                fmt=".1%"),
@@ -360,7 +360,8 @@ def _note_002_claims():
         within("R6.overfitting", "ReLU: BN changes the train-minus-test accuracy gap by at "
                "most {bound} (no measurable effect on overfitting here)",
                gaps["bn"] - gaps["none"], GAP_CHANGE_MAX,
-               note="BN suppresses overfitting (note 002)", fmt=".1%"),
+               note="BN suppresses overfitting (note 002; here: no measurable effect)",
+               fmt=".1%"),
     ]
 
 
@@ -374,7 +375,7 @@ def _mechanism_claims():
         at_most("R6.relu_all_positive", "ReLU network whose ReLU inputs are all positive: "
                 "f((a + b)/2) − (f(a) + f(b))/2 at most {bound} (an affine map)",
                 linear["all inputs positive"][1], AFFINE_MAX,
-                note="all-positive ReLU loses its non-linearity (note 001)", fmt=".0e"),
+                note="all-positive ReLU loses its non-linearity (note 001)", fmt="x10"),
         at_least("R6.relu_as_built", "the same network as built: at least {bound}",
                  linear["as built"][1], NONLINEAR_MIN, note="(contrast)", fmt=".2g"),
     ]
