@@ -22,10 +22,11 @@ def litnet_step(w, threads=None):
 
     model = build_litnet(w)
     x, y = batch_data(w)
-    opt = SGD(model.parameters(), lr=LR)
+    params = model.parameters()
+    opt = SGD(params, lr=LR)
 
-    def step():
-        return train_step(model, x, y, optimizer=opt)[0]
+    def step():                         # as fit calls it: the model walked once, above
+        return train_step(model, x, y, optimizer=opt, params=params)[0]
 
     return step
 

@@ -8,9 +8,18 @@ drawn; the tests check that the two agree to 1e-12.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._checks import check_array, check_float_dtype, check_grad, check_int, require_forward
+from ._checks import (
+    check_array,
+    check_float_dtype,
+    check_grad,
+    check_int,
+    readonly,
+    require_forward,
+)
 from .module import Module
 from .moments import moments
 from .parameter import Parameter
@@ -24,8 +33,14 @@ def feature_sums(a, axes):
     to rounding.
     """
     if a.ndim == 2:
-        return np.ones(a.shape[0], dtype=a.dtype) @ a
+        return _ones(a.shape[0], a.dtype) @ a
     return a.sum(axis=axes)
+
+
+@functools.lru_cache(maxsize=32)
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones, made once per batch size and dtype."""
+    return readonly(np.ones(n, dtype=dtype))
 
 
 def feature_means(a):

@@ -35,6 +35,9 @@ import numpy as np
 
 from .parameter import Parameter
 
+#: Module's own lists (hooks, buffer names): never children, so the walk skips them
+_BOOKKEEPING = frozenset({"_forward_hooks", "_backward_hooks", "_buffer_names"})
+
 
 class Module:
     """Base class of every layer and container.
@@ -122,9 +125,11 @@ class Module:
 
     def named_children(self):
         for name, value in vars(self).items():
+            if not isinstance(value, (Module, list, tuple)) or name in _BOOKKEEPING:
+                continue                                   # most attributes: one check
             if isinstance(value, Module):
                 yield name, value
-            elif isinstance(value, (list, tuple)):
+            else:
                 for i, item in enumerate(value):
                     if isinstance(item, Module):
                         yield f"{name}.{i}", item

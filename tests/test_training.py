@@ -345,3 +345,24 @@ def test_fit_stops_at_the_first_epoch_whose_training_loss_is_not_finite():
                batch_size=32, rng=rng, loss_fn=ln.mse_loss)
     assert h.diverged == 3 and len(h) == 3 and len(h.batch_loss) == 3
     assert h.train_loss[-1] == math.inf and all(math.isfinite(v) for v in h.train_loss[:-1])
+
+
+def test_train_step_checks_and_clips_the_params_it_is_given():
+    """``params=`` (what fit passes, walked once) gives the default's bits; the clipped
+    norm is the listed parameters' only."""
+    def step(params):
+        rng = np.random.default_rng(0)
+        model = small_model(rng)
+        x, y = blobs(rng)
+        opt = SGD(model.parameters(), lr=0.1)
+        chosen = None if params is None else params(model)
+        out = ln.training.train_step(model, x, y, optimizer=opt, clip_norm=0.5, params=chosen)
+        return out, model
+
+    (loss, _, norm), walked = step(None)
+    (loss2, _, norm2), given = step(lambda m: m.parameters())
+    assert (loss, norm) == (loss2, norm2)
+    for a, b in zip(walked.parameters(), given.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    (_, _, first_only), _ = step(lambda m: m[0].parameters())
+    assert first_only < norm                       # the norm of the first layer's alone
