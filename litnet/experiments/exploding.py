@@ -176,7 +176,7 @@ def lstm_step(lstm, head, x, y, optimizer, clip_norm=None):
     grad_out = np.zeros_like(out)
     grad_out[:, -1] = head.backward(grad)        # the loss reads the last step only
     lstm.backward(grad_out)
-    params = optimizer.params
+    params = lstm.parameters() + head.parameters()
     norm = clip_grad_norm_(params, np.inf if clip_norm is None else clip_norm)
     if np.isfinite(loss) and np.isfinite(norm):
         optimizer.step()
