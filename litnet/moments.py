@@ -23,8 +23,9 @@ def moments(owner, x, mean_over):
     r"""The mean of ``x``, ``x`` centred on it, and the biased variance.
 
     ``mean_over(a)`` averages ``a`` over the axes being normalised, keeping a shape
-    that broadcasts against ``x``. Where the squares (or the sum) overflow ``x``'s
-    dtype — :math:`|x| \sim 10^{20}` in float32 — all three are taken again in
+    that broadcasts against ``x``. Where the sum of the squared deviations (or of
+    ``x``) overflows ``x``'s dtype — one deviation beyond about :math:`1.8 \times
+    10^{19}` in float32 is enough — all three are taken again in
     float64 and stay float64; where float64 overflows too, a ValueError naming
     ``owner``, never a silent :math:`\hat x = 0`.
 
@@ -42,5 +43,5 @@ def moments(owner, x, mean_over):
     if np.isfinite(var).all():
         return mean, xc, var
     raise ValueError(f"{_who(owner)}: input too large to normalise (max |x| = "
-                     f"{np.abs(x).max():.3g}, its variance overflows float64)")
+                     f"{np.abs(x).max():.3g}, its mean or variance overflows float64)")
 # --8<-- [end:moments]

@@ -24,7 +24,7 @@ from functools import partial
 
 import numpy as np
 
-from ._checks import NonFiniteError, check_int, check_rng
+from ._checks import NonFiniteError, check_int, check_parameters, check_rng
 from .clip import clip_grad_norm_
 from .evaluation import accuracy, eval_mode, evaluate, predict, restored_modes
 from .losses import softmax_cross_entropy
@@ -229,7 +229,8 @@ def train_step(model, x, y, *, optimizer, loss_fn=softmax_cross_entropy, clip_no
     >>> loss, round(norm, 4), model.weight.data.round(4).tolist()   # dL/dw = dL/db = 4
     (4.0, 5.6569, [[2.9293]])
     """
-    params = model.parameters() if params is None else params
+    params = (model.parameters() if params is None
+              else check_parameters("train_step", params, allow_empty=True))
     optimizer.zero_grad()
     norm = None
     try:

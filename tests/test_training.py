@@ -366,3 +366,13 @@ def test_train_step_checks_and_clips_the_params_it_is_given():
         np.testing.assert_array_equal(a.data, b.data)
     (_, _, first_only), _ = step(lambda m: m[0].parameters())
     assert first_only < norm                       # the norm of the first layer's alone
+
+
+def test_train_step_rejects_params_that_are_not_parameters():
+    rng = np.random.default_rng(0)
+    model = small_model(rng)
+    x, y = blobs(rng)
+    with pytest.raises(TypeError, match=r"train_step: element 0 is a ndarray, expected a "
+                                        r"litnet Parameter"):
+        ln.training.train_step(model, x, y, optimizer=SGD(model.parameters(), lr=0.1),
+                               params=[np.ones(2)])

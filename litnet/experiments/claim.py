@@ -79,8 +79,12 @@ class Check:
     fmt: str = ".3g"
 
     def __format__(self, spec):
-        spec = spec or self.fmt
-        return power_of_ten(self.bound) if spec == "x10" else format(self.bound, spec)
+        return as_text(self.bound, spec or self.fmt)
+
+
+def as_text(x, fmt, digits=1):
+    """``format(x, fmt)``, or :func:`power_of_ten` with ``digits`` for the format ``"x10"``."""
+    return power_of_ten(x, digits) if fmt == "x10" else format(x, fmt)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -153,9 +157,8 @@ def all_of(id, statement, *, note, measured, holds=True, **checks):
 
 
 def _one(id, statement, check, note):
-    measured = (power_of_ten(check.value, 2) if check.fmt == "x10"
-                else format(check.value, check.fmt))
-    return all_of(id, statement, note=note, measured=measured, bound=check)
+    return all_of(id, statement, note=note, measured=as_text(check.value, check.fmt, 2),
+                  bound=check)
 
 
 def at_least(id, statement, value, bound, *, note, fmt=".3g"):
